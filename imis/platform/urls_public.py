@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from . import views
+
+handler404 = "imis.platform.views.error_404"
+handler500 = "imis.platform.views.error_500"
+
+urlpatterns = [
+    path("", views.public_home, name="public_home"),
+    path("health", views.health, name="health"),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

@@ -1,0 +1,23 @@
+from django.urls import include, path
+
+from . import views
+
+handler404 = "imis.platform.views.error_404"
+handler500 = "imis.platform.views.error_500"
+
+urlpatterns = [
+    path("", views.tenant_home, name="home"),
+    path("health", views.health, name="health"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/tokens/", views.api_token_new, name="api_token_new"),
+    path("profile/tokens/<int:token_id>/revoke/", views.api_token_revoke_view, name="api_token_revoke"),
+    path("settings/", views.settings_page, name="settings"),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("registry/", include("imis.tenant_apps.registry.urls")),
+    path("fsm/", include("imis.tenant_apps.fsm.urls")),
+    path("sewer/", include("imis.tenant_apps.sewer.urls")),
+    path("tax/", include("imis.tenant_apps.tax.urls")),
+    path("licences/", include("imis.tenant_apps.licences.urls")),
+    path("water/", include("imis.tenant_apps.water.urls")),
+]

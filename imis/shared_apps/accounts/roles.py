@@ -1,0 +1,63 @@
+"""Roles and what they may do. One table, one helper (`has_permission`) used by every view and API."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    MUNICIPAL_ADMIN = "municipal_admin", _("Municipal admin")
+    EXECUTIVE = "executive", _("Executive")
+    SANITATION_OFFICER = "sanitation_officer", _("Sanitation officer")
+    HELP_DESK = "help_desk", _("Help desk")
+    TAX_OFFICER = "tax_officer", _("Tax officer")
+    CASHIER = "cashier", _("Cashier")
+    WATER_OFFICER = "water_officer", _("Water officer")
+    GIS_OFFICER = "gis_officer", _("GIS officer")
+    SERVICE_PROVIDER = "service_provider", _("Service provider")
+    PLANT_OPERATOR = "plant_operator", _("Plant operator")
+    FIELD_SURVEYOR = "field_surveyor", _("Field surveyor")
+    VIEWER = "viewer", _("Viewer")
+
+
+class PlatformRole(models.TextChoices):
+    NONE = "", _("None")
+    PLATFORM_ADMIN = "platform_admin", _("Platform admin")
+    SUPPORT = "support", _("Support")
+
+
+R = Role
+ALL_ROLES = frozenset(R.values)
+STAFF_READERS = ALL_ROLES
+
+# permission code -> roles that hold it
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "home.view": ALL_ROLES,
+    "map.view": ALL_ROLES,
+    "registry.view": ALL_ROLES - {R.SERVICE_PROVIDER, R.PLANT_OPERATOR},
+    "registry.edit": frozenset({R.MUNICIPAL_ADMIN, R.GIS_OFFICER, R.FIELD_SURVEYOR}),
+    "fsm.view": frozenset({R.MUNICIPAL_ADMIN, R.EXECUTIVE, R.SANITATION_OFFICER, R.HELP_DESK, R.SERVICE_PROVIDER,
+                           R.PLANT_OPERATOR, R.VIEWER}),
+    "fsm.manage": frozenset({R.MUNICIPAL_ADMIN, R.SANITATION_OFFICER, R.HELP_DESK}),
+    "tax.view": frozenset({R.MUNICIPAL_ADMIN, R.EXECUTIVE, R.TAX_OFFICER, R.CASHIER, R.VIEWER}),
+    "tax.manage": frozenset({R.MUNICIPAL_ADMIN, R.TAX_OFFICER}),
+    "tax.collect": frozenset({R.TAX_OFFICER, R.CASHIER}),
+    "licence.view": frozenset({R.MUNICIPAL_ADMIN, R.EXECUTIVE, R.TAX_OFFICER, R.CASHIER, R.VIEWER}),
+    "licence.manage": frozenset({R.MUNICIPAL_ADMIN, R.TAX_OFFICER}),
+    "water.view": frozenset({R.MUNICIPAL_ADMIN, R.EXECUTIVE, R.WATER_OFFICER, R.CASHIER, R.VIEWER}),
+    "water.manage": frozenset({R.MUNICIPAL_ADMIN, R.WATER_OFFICER}),
+    "sewer.view": frozenset({R.MUNICIPAL_ADMIN, R.EXECUTIVE, R.SANITATION_OFFICER, R.WATER_OFFICER, R.VIEWER}),
+    "sewer.manage": frozenset({R.MUNICIPAL_ADMIN, R.SANITATION_OFFICER}),
+    "kpi.view": frozenset({R.MUNICIPAL_ADMIN, R.EXECUTIVE, R.SANITATION_OFFICER, R.TAX_OFFICER, R.WATER_OFFICER,
+                           R.VIEWER}),
+    "surveys.submit": frozenset({R.MUNICIPAL_ADMIN, R.FIELD_SURVEYOR, R.GIS_OFFICER, R.SERVICE_PROVIDER,
+                                 R.PLANT_OPERATOR}),
+    "settings.manage": frozenset({R.MUNICIPAL_ADMIN}),
+    "members.manage": frozenset({R.MUNICIPAL_ADMIN}),
+}
+
+
+def permissions_for_roles(roles) -> frozenset[str]:
+    roles = set(roles)
+    return frozenset(code for code, holders in PERMISSIONS.items() if roles & holders)
