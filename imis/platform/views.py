@@ -9,6 +9,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -75,10 +76,19 @@ def _role_labels(request) -> list[str]:
     return [str(Role(role).label) for role in sorted(request_roles(request))]
 
 
+HEADLINES = [
+    ("wards", _lazy("Wards"), "bi-grid-3x3"),
+    ("buildings", _lazy("Buildings"), "bi-building"),
+    ("holdings", _lazy("Holdings"), "bi-house-door"),
+    ("containments", _lazy("Containments"), "bi-moisture"),
+]
+
+
 @permission_required("home.view")
 def tenant_home(request):
     counts = registry_headline_counts()
-    return render(request, "home.html", {"counts": counts, "roles": _role_labels(request)})
+    stats = [{"key": key, "label": label, "icon": icon, "value": counts.get(key, 0)} for key, label, icon in HEADLINES]
+    return render(request, "home.html", {"stats": stats, "roles": _role_labels(request)})
 
 
 @never_cache

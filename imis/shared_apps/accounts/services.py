@@ -11,6 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from imis.platform.errors import field_error
+
 from .models import ApiToken, Membership, User
 from .roles import Role
 
@@ -62,7 +64,7 @@ def api_token_create(*, user: User, municipality, name: str) -> tuple[ApiToken, 
         raise ValidationError(_("You are not a member of this municipality."), code="no_membership")
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": _("Give the token a name, e.g. “QGIS on my laptop”.")}, code="required")
+        raise field_error({"name": _("Give the token a name, e.g. “QGIS on my laptop”.")}, code="required")
     key = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user, municipality=municipality, name=name[:100], prefix=key[:12], key_hash=_hash_key(key)

@@ -45,6 +45,14 @@ class Municipality(TenantMixin):
         default=r"^\d{1,3}-\d{1,4}-\d{1,5}[A-Z]?$",
         help_text=_("A regular expression every holding ID must match, e.g. ward-road-house."),
     )
+    road_link_max_distance_m = models.PositiveIntegerField(
+        _("longest building-to-road link (m)"), default=100,
+        help_text=_("Buildings farther than this from every road are flagged for review."),
+    )
+    containment_max_distance_m = models.PositiveIntegerField(
+        _("longest containment-to-building distance (m)"), default=50,
+        help_text=_("A containment must lie this close to the buildings it serves."),
+    )
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE)
     created = models.DateTimeField(_("created"), auto_now_add=True)
 
