@@ -20,4 +20,5 @@ urlpatterns = [
     path("tax/", include("imis.tenant_apps.tax.urls")),
     path("licences/", include("imis.tenant_apps.licences.urls")),
     path("water/", include("imis.tenant_apps.water.urls")),
+    path("", include("imis.tenant_apps.maps.urls")),
 ]

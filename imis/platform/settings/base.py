@@ -42,6 +42,7 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "imis.tenant_apps.audit",
     "imis.tenant_apps.registry",
+    "imis.tenant_apps.maps",
     "imis.tenant_apps.fsm",
     "imis.tenant_apps.sewer",
     "imis.tenant_apps.tax",
@@ -104,6 +105,8 @@ DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 ORIGINAL_BACKEND = "django.contrib.gis.db.backends.postgis"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# search_path is set once per request (the middleware sets the tenant), not before every query
+TENANT_LIMIT_SET_CALLS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -5,6 +5,8 @@ import uuid
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from imis.platform.versioning import data_version_bump_on_commit
+
 from .models import AuditEntry
 
 
@@ -18,7 +20,8 @@ def audit_record(
     *, actor, action: str, instance, before: dict | None = None, after: dict | None = None,
     batch: uuid.UUID | None = None,
 ) -> AuditEntry:
-    """Record one change to `instance` by `actor` (a user or None for the system)."""
+    """Record one change to `instance` by `actor` (a user or None for the system); bumps the data version."""
+    data_version_bump_on_commit()
     return AuditEntry.objects.create(
         actor_id=getattr(actor, "pk", None),
         actor_label=getattr(actor, "email", "") or "system",
@@ -35,6 +38,7 @@ def audit_record(
 def audit_record_many(*, actor, action: str, rows: list[tuple[str, str, str, dict | None, dict | None]]) -> uuid.UUID:
     """Bulk paths: one entry per changed row, (model, object_id, label, before, after), in one INSERT."""
     batch = uuid.uuid4()
+    data_version_bump_on_commit()
     AuditEntry.objects.bulk_create(
         [
             AuditEntry(

@@ -1,0 +1,146 @@
+"""The map layers: one declaration serves vector tiles, TileJSON, OGC API Features, the map page and legends.
+
+Properties are an allow-list of SQL expressions over the layer's table `t` (and its joins): nothing else about a
+feature ever leaves the database through a tile or a collection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from imis.shared_apps.tenants.features import enabled_features_of
+
+
+@dataclass(frozen=True)
+class Prop:
+    name: str
+    sql: str
+    type: str = "string"  # string | integer | number | boolean | date
+    filterable: bool = False
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    title: str
+    table: str
+    geom: str
+    geometry_type: str  # Polygon | LineString | Point | MultiPolygon
+    props: tuple[Prop, ...]
+    min_zoom: int = 0
+    feature: str | None = None
+    joins: str = ""
+    where: str = ""
+    zoom_where: tuple[tuple[int, str], ...] = ()  # below zoom z, add this condition (thin out at low zooms)
+    thematic_of: str | None = None  # thematic layers share a base layer's table
+    style_property: str | None = None
+    legend: tuple[tuple[str, str, str], ...] = ()  # (value, label, colour)
+    colour: str = "#2563eb"
+    is_collection: bool = True  # offered through OGC API Features
+    sort_order: int = 100
+
+    def prop(self, name: str) -> Prop | None:
+        return next((p for p in self.props if p.name == name), None)
+
+
+P = Prop
+SANITATION_LEGEND = (
+    ("sewer", _("Sewer"), "#0ea5e9"),
+    ("septic_tank", _("Septic tank"), "#16a34a"),
+    ("shared_septic_tank", _("Shared septic tank"), "#4ade80"),
+    ("pit", _("Pit / holding tank"), "#eab308"),
+    ("onsite_treatment", _("Onsite treatment"), "#14b8a6"),
+    ("composting", _("Composting toilet"), "#84cc16"),
+    ("community_toilet", _("Community toilet"), "#a855f7"),
+    ("shared_toilet", _("Shared toilet"), "#c084fc"),
+    ("drain", _("Drain"), "#f97316"),
+    ("water_body", _("Water body"), "#dc2626"),
+    ("open_ground", _("Open ground"), "#b91c1c"),
+    ("open_defecation", _("Open defecation"), "#7f1d1d"),
+    ("", _("Not recorded"), "#9ca3af"),
+)
+DUE_LEGEND = (
+    ("overdue", _("Overdue"), "#dc2626"),
+    ("due_soon", _("Due within 90 days"), "#f59e0b"),
+    ("ok", _("Not due"), "#16a34a"),
+    ("unknown", _("No date"), "#9ca3af"),
+)
+BUILDING_PROPS = (
+    P("bin", "t.bin"), P("holding_id", "h.holding_id"), P("ward", "w.number", "integer", True),
+    P("functional_use", "t.functional_use", filterable=True), P("floors", "t.floors", "integer", True),
+    P("sanitation_system", "t.sanitation_system", filterable=True),
+    P("verification_status", "t.verification_status", filterable=True),
+    P("road_link_status", "t.road_link_status", filterable=True),
+    P("is_low_income", "t.is_low_income", "boolean", True),
+)
+BUILDING_JOINS = ("LEFT JOIN registry_holding h ON h.id = t.holding_id "
+                  "LEFT JOIN registry_ward w ON w.id = t.ward_id")
+
+LAYERS: dict[str, Layer] = {layer.name: layer for layer in [
+    Layer("wards", _("Wards"), "registry_ward", "boundary", "MultiPolygon",
+          (P("number", "t.number", "integer", True), P("name", "t.name")), colour="#6366f1", sort_order=10),
+    Layer("buildings", _("Buildings"), "registry_building", "footprint", "Polygon", BUILDING_PROPS, min_zoom=14,
+          joins=BUILDING_JOINS, colour="#64748b", sort_order=20),
+    Layer("containments", _("Containments"), "registry_containment", "location", "Point",
+          (P("code", "t.code"), P("type", "t.type", filterable=True), P("outlet", "t.outlet", filterable=True),
+           P("volume_m3", "t.volume_m3::float8", "number"), P("next_emptying_due", "t.next_emptying_due::text", "date"),
+           P("ward", "w.number", "integer", True)),
+          min_zoom=15, joins="LEFT JOIN registry_ward w ON w.id = t.ward_id", colour="#92400e", sort_order=30),
+    Layer("roads", _("Roads"), "registry_road", "geom", "LineString",
+          (P("code", "t.code"), P("name", "t.name"), P("hierarchy", "t.hierarchy", filterable=True),
+           P("width_m", "t.width_m::float8", "number"), P("surface", "t.surface", filterable=True)),
+          min_zoom=10, zoom_where=((13, "t.hierarchy IN ('primary', 'secondary')"),
+                                   (15, "t.hierarchy IN ('primary', 'secondary', 'tertiary')")),
+          colour="#475569", sort_order=40),
+    Layer("drains", _("Drains"), "registry_drain", "geom", "LineString",
+          (P("code", "t.code"), P("kind", "t.kind", filterable=True), P("is_covered", "t.is_covered", "boolean")),
+          min_zoom=13, colour="#0891b2", sort_order=50),
+    Layer("sewers", _("Sewers"), "registry_sewer", "geom", "LineString",
+          (P("code", "t.code"), P("diameter_mm", "t.diameter_mm", "integer")), min_zoom=12, feature="sewer",
+          colour="#7c3aed", sort_order=60),
+    Layer("water_lines", _("Water supply lines"), "registry_waterline", "geom", "LineString",
+          (P("code", "t.code"), P("diameter_mm", "t.diameter_mm", "integer"), P("material", "t.material")),
+          min_zoom=12, feature="water_supply", colour="#2563eb", sort_order=70),
+    Layer("water_bodies", _("Water bodies"), "registry_waterbody", "geom", "Polygon",
+          (P("name", "t.name"), P("kind", "t.kind", filterable=True)), min_zoom=11, colour="#38bdf8", sort_order=15),
+    Layer("waterlogging", _("Water-logging areas"), "registry_waterloggingarea", "geom", "Polygon",
+          (P("name", "t.name"), P("severity", "t.severity", filterable=True)), min_zoom=10, colour="#0284c7",
+          sort_order=16),
+    Layer("low_income_communities", _("Low-income communities"), "registry_lowincomecommunity", "geom", "Polygon",
+          (P("name", "t.name"), P("households", "t.households", "integer"), P("population", "t.population", "integer")),
+          min_zoom=10, colour="#db2777", sort_order=17),
+    Layer("treatment_plants", _("Treatment plants"), "registry_treatmentplant", "location", "Point",
+          (P("name", "t.name"), P("type", "t.type", filterable=True), P("status", "t.status", filterable=True),
+           P("capacity_m3_per_day", "t.capacity_m3_per_day::float8", "number")), colour="#15803d", sort_order=80),
+    Layer("toilets", _("Public and community toilets"), "registry_publictoilet", "location", "Point",
+          (P("name", "t.name"), P("kind", "t.kind", filterable=True), P("seats_male", "t.seats_male", "integer"),
+           P("seats_female", "t.seats_female", "integer"), P("seats_pwd", "t.seats_pwd", "integer")),
+          min_zoom=12, colour="#9333ea", sort_order=85),
+    # thematic layers
+    Layer("buildings_sanitation", _("Buildings by sanitation system"), "registry_building", "footprint", "Polygon",
+          BUILDING_PROPS, min_zoom=14, joins=BUILDING_JOINS, thematic_of="buildings",
+          style_property="sanitation_system", legend=SANITATION_LEGEND, is_collection=False, sort_order=21),
+    Layer("containments_emptying_due", _("Containments by emptying due"), "registry_containment", "location", "Point",
+          (P("code", "t.code"), P("type", "t.type"), P("next_emptying_due", "t.next_emptying_due::text", "date"),
+           P("due_status", "CASE WHEN t.next_emptying_due IS NULL THEN 'unknown' "
+                           "WHEN t.next_emptying_due < current_date THEN 'overdue' "
+                           "WHEN t.next_emptying_due < current_date + 90 THEN 'due_soon' ELSE 'ok' END")),
+          min_zoom=14, feature="fsm", thematic_of="containments", style_property="due_status", legend=DUE_LEGEND,
+          is_collection=False, sort_order=31),
+]}
+
+
+def layers_for(municipality) -> list[Layer]:
+    """The layers this municipality may see: a disabled feature's layers are not served."""
+    features = enabled_features_of(municipality)
+    return sorted((layer for layer in LAYERS.values() if layer.feature is None or layer.feature in features),
+                  key=lambda layer: layer.sort_order)
+
+
+def layer_for(municipality, name: str) -> Layer | None:
+    layer = LAYERS.get(name)
+    if layer is None or (layer.feature and layer.feature not in enabled_features_of(municipality)):
+        return None
+    return layer
