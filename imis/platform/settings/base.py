@@ -41,6 +41,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "imis.tenant_apps.audit",
+    "imis.tenant_apps.jobs",
     "imis.tenant_apps.registry",
     "imis.tenant_apps.maps",
     "imis.tenant_apps.fsm",
