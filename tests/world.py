@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
+from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_exists
 
@@ -13,6 +16,8 @@ from imis.shared_apps.tenants.models import Municipality
 from imis.shared_apps.tenants.services import municipality_create
 
 PASSWORD = "imis-demo"
+# Every test user in an MFA role has this authenticator secret (tests compute codes from it).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 WORLD = {
     "khulna": dict(name="Khulna City Corporation", name_bn="খুলনা সিটি কর্পোরেশন",
@@ -48,4 +53,15 @@ def world_ensure() -> World:
             if user is None:
                 user = User.objects.create_user(email, PASSWORD, full_name=f"{role} of {slug}")
             Membership.objects.get_or_create(user=user, municipality=municipality, role=role)
+            if role in settings.IMIS_MFA_REQUIRED_ROLES:
+                mfa_ensure(user)
+    staff = User.objects.filter(email="support@imis.test").first()
+    if staff is None:
+        staff = User.objects.create_user("support@imis.test", PASSWORD, full_name="Support", platform_role="support")
+    mfa_ensure(staff)
     return World(**municipalities)
+
+
+def mfa_ensure(user: User) -> None:
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, TOTP_SECRET)

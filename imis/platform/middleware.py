@@ -6,8 +6,8 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
-from django.urls import set_urlconf
+from django.shortcuts import redirect, render
+from django.urls import reverse, set_urlconf
 from django.utils import translation
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_tenant_domain_model
@@ -121,3 +121,62 @@ def public_page(view):
     """Mark a tenant view as open to residents (no membership needed)."""
     view.imis_public = True
     return view
+
+
+MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/health", "/i18n/")
+MFA_CHECKED_SESSION_KEY = "imis_mfa_checked"
+
+
+def user_needs_mfa(user) -> bool:
+    """Platform staff and the roles in IMIS_MFA_REQUIRED_ROLES (anywhere) must use a second factor."""
+    if user.is_platform_staff:
+        return True
+    from imis.shared_apps.accounts.models import Membership
+
+    return Membership.objects.filter(user=user, is_active=True, role__in=settings.IMIS_MFA_REQUIRED_ROLES).exists()
+
+
+class MfaRequiredMiddleware:
+    """Until such a user has set up an authenticator app, every page sends them to set it up."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = getattr(request, "user", None)
+        if (user is None or not user.is_authenticated or getattr(request, "is_token_authenticated", False)
+                or request.path.startswith(MFA_EXEMPT_PREFIXES)):
+            return None
+        if request.session.get(MFA_CHECKED_SESSION_KEY) == user.pk:
+            return None  # checked once per login, not on every tile
+        from allauth.mfa.utils import is_mfa_enabled
+
+        if user_needs_mfa(user) and not is_mfa_enabled(user):
+            return redirect(f"{reverse('mfa_activate_totp')}?next={request.get_full_path()}")
+        request.session[MFA_CHECKED_SESSION_KEY] = user.pk
+        return None
+
+
+class SupportAuditMiddleware:
+    """Every request made during a support session lands in the municipality's own audit trail."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "support_session", None)
+        if session is not None and request.municipality is not None:
+            from imis.tenant_apps.audit.models import AuditEntry
+
+            AuditEntry.objects.create(
+                actor_id=request.user.pk, actor_label=f"{request.user.email} (support)",
+                action=AuditEntry.Action.SUPPORT, model="console.supportsession", object_id=str(session.pk),
+                object_label=session.reason[:200],
+                after={"method": request.method, "path": request.get_full_path()[:500],
+                       "status": response.status_code},
+            )
+        return response

@@ -9,5 +9,6 @@ urlpatterns = [
     path("", views.public_home, name="public_home"),
     path("health", views.health, name="health"),
     path("accounts/", include("allauth.urls")),
+    path("console/", include("imis.shared_apps.console.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -1,6 +1,9 @@
 """Login, API tokens (hashed, one municipality, revocable), phone numbers."""
 
 import hashlib
+import time
+
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -8,18 +11,60 @@ from django.core.management import CommandError, call_command
 
 from imis.shared_apps.accounts.models import ApiToken
 from imis.shared_apps.accounts.services import api_token_create, api_token_revoke, phone_to_e164
+from tests.world import TOTP_SECRET
 
 pytestmark = pytest.mark.django_db
 
 
+def totp_now(secret: str = TOTP_SECRET) -> str:
+    counter = int(time.time()) // 30
+    return format_hotp_value(hotp_value(secret, counter))
+
+
 def test_staff_log_in_with_email_on_their_municipality(world, client):
     response = client.post(
-        "/accounts/login/", {"login": "tax_officer@khulna.test", "password": "imis-demo"}, HTTP_HOST="khulna.localhost"
+        "/accounts/login/", {"login": "sanitation_officer@khulna.test", "password": "imis-demo"},
+        HTTP_HOST="khulna.localhost",
     )
     assert response.status_code == 302
     home = client.get("/", HTTP_HOST="khulna.localhost")
     assert home.status_code == 200
     assert "Khulna City Corporation" in home.content.decode()
+
+
+def test_tax_officer_needs_the_authenticator_code_to_log_in(world, client):
+    host = {"HTTP_HOST": "khulna.localhost"}
+    response = client.post("/accounts/login/", {"login": "tax_officer@khulna.test", "password": "imis-demo"}, **host)
+    assert response.status_code == 302 and response["Location"] == "/accounts/2fa/authenticate/"
+    assert client.get("/", **host).status_code == 302  # not in yet
+    assert client.post("/accounts/2fa/authenticate/", {"code": "000000"}, **host).status_code == 200
+    response = client.post("/accounts/2fa/authenticate/", {"code": totp_now()}, **host)
+    assert response.status_code == 302
+    assert client.get("/", **host).status_code == 200
+
+
+def test_mfa_roles_without_an_authenticator_are_sent_to_set_one_up(world, tenant_client):
+    from allauth.mfa.models import Authenticator
+
+    cashier = world.user("cashier", "khulna")
+    Authenticator.objects.filter(user=cashier).delete()
+    response = tenant_client(world.khulna, cashier).get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/2fa/totp/activate/")
+    viewer = tenant_client(world.khulna, world.user("viewer", "khulna")).get("/")
+    assert viewer.status_code == 200  # a viewer may work without one
+
+
+def test_failed_logins_lock_the_account_for_a_while(world, client):
+    from django.core.cache import cache
+
+    cache.clear()
+    host = {"HTTP_HOST": "khulna.localhost"}
+    for _attempt in range(5):
+        client.post("/accounts/login/", {"login": "viewer@khulna.test", "password": "wrong"}, **host)
+    response = client.post("/accounts/login/", {"login": "viewer@khulna.test", "password": "imis-demo"}, **host)
+    assert response.status_code in (200, 429)
+    assert client.get("/", **host).status_code == 302  # still not logged in
+    cache.clear()
 
 
 def test_wrong_password_is_refused(world, client):

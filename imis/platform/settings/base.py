@@ -21,6 +21,7 @@ SHARED_APPS = [
     "django_tenants",
     "imis.shared_apps.tenants",  # before django_tenants' commands are looked up: overrides migrate_schemas
     "imis.shared_apps.accounts",
+    "imis.shared_apps.console",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -30,6 +31,7 @@ SHARED_APPS = [
     "django.contrib.gis",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_htmx",
     "django_vite",
     "crispy_forms",
@@ -76,6 +78,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "imis.platform.middleware.MembershipMiddleware",
+    "imis.platform.middleware.MfaRequiredMiddleware",
+    "imis.platform.middleware.SupportAuditMiddleware",
 ]
 
 ROOT_URLCONF = "imis.platform.urls_tenant"
@@ -141,13 +145,21 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 9}},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "none"
+# Failed logins: 10 a minute per address, 5 per 5 minutes per account (then that account is locked out for a while).
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "IMIS"
+# Roles whose accounts must use a second factor (platform staff always do).
+IMIS_MFA_REQUIRED_ROLES = ["municipal_admin", "tax_officer", "cashier"]
+SUPPORT_SESSION_MINUTES = 60
 ACCOUNT_ADAPTER = "imis.shared_apps.accounts.adapter.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = None
@@ -203,6 +215,12 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 12 * 3600
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+IMIS_MAX_UPLOAD_BYTES = env.int("IMIS_MAX_UPLOAD_BYTES", default=300 * 1024 * 1024)
 
 SILENCED_SYSTEM_CHECKS = [
     # Debian 12 ships GDAL 3.6; Django 5.2 asks for 3.9 in a warning only. Everything we use works on 3.6.

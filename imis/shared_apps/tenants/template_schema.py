@@ -38,7 +38,8 @@ def template_schema_migrate(*, verbosity: int = 0) -> None:
     connection.set_schema_to_public()
 
 
-def _pg_env() -> tuple[list[str], dict]:
+def pg_cli_args() -> tuple[list[str], dict]:
+    """Connection arguments and environment for pg_dump, from the Django database settings."""
     db = settings.DATABASES["default"]
     args = []
     env = dict(os.environ)
@@ -56,22 +57,29 @@ def _pg_env() -> tuple[list[str], dict]:
 _SESSION_LINE = re.compile(r"^(SET |SELECT pg_catalog\.set_config|\\)")
 
 
-def template_schema_sql(*, target_schema: str) -> str:
-    """The template's DDL and rows (pg_dump --inserts) with every reference renamed to target_schema."""
-    name = template_schema_name()
-    if not schema_exists(name):
-        raise TemplateSchemaError(f"The template schema {name} does not exist: run migrate_schemas.")
-    args, env = _pg_env()
+def schema_dump_sql(schema: str) -> str:
+    """One schema's DDL and rows as SQL (pg_dump --inserts), without session settings or psql commands."""
+    if not schema_exists(schema):
+        raise TemplateSchemaError(f"The schema {schema} does not exist.")
+    args, env = pg_cli_args()
     dump = subprocess.run(
-        ["pg_dump", *args, "--schema", name, "--no-owner", "--no-privileges", "--inserts",
+        ["pg_dump", *args, "--schema", schema, "--no-owner", "--no-privileges", "--inserts",
          "--no-comments", settings.DATABASES["default"]["NAME"]],
         capture_output=True, text=True, env=env, check=False,
     )
     if dump.returncode != 0:
         raise TemplateSchemaError(f"pg_dump failed: {dump.stderr.strip()}")
-    lines = [line for line in dump.stdout.splitlines() if not _SESSION_LINE.match(line)]
-    sql = "\n".join(lines)
-    return re.sub(rf"\b{re.escape(name)}\b", target_schema, sql)
+    return "\n".join(line for line in dump.stdout.splitlines() if not _SESSION_LINE.match(line))
+
+
+def schema_sql_renamed(sql: str, *, source: str, target: str) -> str:
+    return re.sub(rf"\b{re.escape(source)}\b", target, sql)
+
+
+def template_schema_sql(*, target_schema: str) -> str:
+    """The template's DDL and rows with every reference renamed to target_schema."""
+    return schema_sql_renamed(schema_dump_sql(template_schema_name()), source=template_schema_name(),
+                              target=target_schema)
 
 
 def schema_create_from_template(*, schema_name: str) -> None:

@@ -10,6 +10,7 @@ class AuditEntry(models.Model):
         DELETE = "delete"
         BULK_UPDATE = "bulk_update"
         IMPORT = "import"
+        SUPPORT = "support", "support access"
 
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     actor_id = models.BigIntegerField(null=True, blank=True, help_text="accounts.User id (public schema)")

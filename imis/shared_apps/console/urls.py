@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "console"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("new/", views.onboarding, name="onboarding"),
+    path("restore/", views.restore, name="restore"),
+    path("m/<slug:slug>/", views.municipality, name="municipality"),
+    path("m/<slug:slug>/features/<slug:code>/", views.feature_toggle, name="feature_toggle"),
+    path("m/<slug:slug>/status/", views.status, name="status"),
+    path("m/<slug:slug>/invite/", views.invite, name="invite"),
+    path("m/<slug:slug>/support/", views.support_start, name="support_start"),
+    path("m/<slug:slug>/backup/", views.backup, name="backup"),
+]
