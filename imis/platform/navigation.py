@@ -31,6 +31,7 @@ NAV_ITEMS = [
     NavItem("registry:index", _("Registry"), "bi-buildings", "registry.view"),
     NavItem("kpi:index", _("Reports"), "bi-bar-chart", "kpi.view"),
     NavItem("surveys:index", _("Surveys"), "bi-clipboard-check", "surveys.submit"),
+    NavItem("audit:log", _("Audit log"), "bi-journal-text", "settings.manage"),
     NavItem("settings", _("Settings"), "bi-gear", "settings.manage"),
 ]
 

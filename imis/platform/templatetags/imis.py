@@ -29,3 +29,11 @@ def feature_enabled(context, code):
     """{% feature_enabled "fsm" as has_fsm %}: the template side of the feature gate."""
     request = context.get("request")
     return is_feature_enabled(getattr(request, "municipality", None), code)
+
+
+@register.filter
+def as_json(value):
+    """Audit values as readable JSON (Bangla kept as letters, not escapes)."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
