@@ -3,9 +3,8 @@
 import hashlib
 import time
 
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-
 import pytest
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
