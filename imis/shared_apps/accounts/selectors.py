@@ -62,3 +62,13 @@ def api_tokens_of(*, user, municipality) -> QuerySet[ApiToken]:
 
 def memberships_of(*, user) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user, is_active=True).select_related("municipality")
+
+
+def actor_permissions(user, municipality) -> frozenset[str] | None:
+    """What a service's actor may do in this municipality; None for the system itself (seeding, tasks)."""
+    if user is None:
+        return None
+    roles = user_roles_in(user=user, municipality=municipality)
+    if not roles and active_support_session(user=user, municipality=municipality) is not None:
+        roles = SUPPORT_ROLES
+    return permissions_for_roles(roles)

@@ -19,10 +19,31 @@ class FsmSettingsForm(forms.Form):
     sludge_accumulation_litres_per_person_year = forms.DecimalField(
         label=_("Sludge accumulation (litres per person per year)"), min_value=1, max_value=500, initial=40
     )
-    emptying_sla_hours = forms.IntegerField(label=_("Emptying SLA (hours)"), min_value=1, max_value=24 * 60, initial=72)
     max_emptying_interval_years = forms.IntegerField(
         label=_("Longest interval between emptyings (years)"), min_value=1, max_value=20, initial=5
     )
+    approval_sla_hours = forms.IntegerField(label=_("SLA: received to approved (hours)"), min_value=1,
+                                            max_value=24 * 60, initial=24)
+    emptying_sla_hours = forms.IntegerField(label=_("SLA: approved to emptied (hours)"), min_value=1,
+                                            max_value=24 * 60, initial=48)
+    disposal_sla_hours = forms.IntegerField(
+        label=_("Emptied but not disposed after (hours): possible illegal dumping"), min_value=1, max_value=24 * 14,
+        initial=24)
+    feedback_sla_hours = forms.IntegerField(label=_("SLA: disposed to feedback (hours)"), min_value=1,
+                                            max_value=24 * 60, initial=72)
+    low_income_subsidy_percent = forms.IntegerField(label=_("Low-income subsidy (%)"), min_value=0, max_value=100,
+                                                    initial=50)
+    emergency_surcharge_percent = forms.IntegerField(label=_("Emergency surcharge (%)"), min_value=0, max_value=300,
+                                                     initial=25)
+    disposal_volume_tolerance_percent = forms.IntegerField(
+        label=_("Disposal may exceed the emptied volume by (%)"), min_value=0, max_value=100, initial=10)
+    effluent_bod_max = forms.DecimalField(label=_("Effluent standard: BOD max (mg/L)"), min_value=0, initial=50)
+    effluent_cod_max = forms.DecimalField(label=_("Effluent standard: COD max (mg/L)"), min_value=0, initial=200)
+    effluent_tss_max = forms.DecimalField(label=_("Effluent standard: TSS max (mg/L)"), min_value=0, initial=100)
+    effluent_ecoli_max = forms.DecimalField(label=_("Effluent standard: E. coli max (CFU/100 mL)"), min_value=0,
+                                            initial=1000)
+    effluent_ph_min = forms.DecimalField(label=_("Effluent standard: pH min"), min_value=0, max_value=14, initial=6)
+    effluent_ph_max = forms.DecimalField(label=_("Effluent standard: pH max"), min_value=0, max_value=14, initial=9)
 
 
 class HoldingTaxSettingsForm(forms.Form):
@@ -102,6 +123,14 @@ def clean_feature_settings(code: str, data: dict | None) -> dict:
         messages = [f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()]
         raise ValidationError("; ".join(messages), code="invalid_setting")
     return {name: (str(value) if not isinstance(value, int | str) else value) for name, value in form.cleaned_data.items()}
+
+
+def feature_settings(municipality, code: str) -> dict:
+    """A feature's settings for a municipality, with defaults for anything added since they were saved."""
+    row = municipality.features.filter(feature_id=code).first()
+    stored = row.settings if row else {}
+    known = set(CATALOGUE[code].settings_form.base_fields)
+    return clean_feature_settings(code, {key: value for key, value in stored.items() if key in known})
 
 
 def parse_feature_codes(text: str) -> list[str]:
