@@ -277,3 +277,77 @@ class EffluentTest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.treatment_plant} {self.sampled_on}"
+
+
+class DesludgingProgramme(models.Model):
+    """Scheduled (block) desludging: containments due in some wards over a period, planned as daily routes."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PLANNED = "planned", _("Planned")
+        NOTIFIED = "notified", _("Households notified")
+        CLOSED = "closed", _("Closed")
+
+    name = models.CharField(_("name"), max_length=200)
+    wards = models.ManyToManyField(Ward, verbose_name=_("wards"), blank=True, related_name="fsm_programmes")
+    area = models.PolygonField(_("area"), srid=4326, null=True, blank=True)
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("until"))
+    treatment_plant = models.ForeignKey(TreatmentPlant, on_delete=models.PROTECT, related_name="programmes")
+    vehicles = models.ManyToManyField(Vehicle, verbose_name=_("vehicles"), related_name="programmes")
+    trips_per_day = models.PositiveSmallIntegerField(_("trips per vehicle per day"), default=3)
+    working_weekdays = models.JSONField(_("working weekdays"), default=list,
+                                        help_text=_("0 = Monday … 6 = Sunday; Bangladesh: Sunday to Thursday"))
+    holidays = models.JSONField(_("holidays"), default=list, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    summary = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-start_date"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProgrammeVisit(models.Model):
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        NOTIFIED = "notified", _("Notified")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+
+    programme = models.ForeignKey(DesludgingProgramme, on_delete=models.CASCADE, related_name="visits")
+    containment = models.ForeignKey(Containment, on_delete=models.PROTECT, related_name="programme_visits")
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="programme_visits")
+    date = models.DateField(db_index=True)
+    sequence = models.PositiveIntegerField(help_text=_("order in the vehicle's route that day"))
+    volume_m3 = models.DecimalField(max_digits=6, decimal_places=2)
+    distance_from_previous_m = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED)
+    decline_reason = models.CharField(max_length=300, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    application = models.OneToOneField(Application, null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="programme_visit")
+
+    class Meta:
+        ordering = ["date", "vehicle", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["programme", "containment"], name="uniq_programme_containment")]
+
+    def __str__(self) -> str:
+        return f"{self.containment_id} on {self.date}"
+
+
+class SmsMessage(models.Model):
+    """Every SMS we send (or would send): the outbox the SMS adapter writes and a clerk can read."""
+
+    to = models.CharField(max_length=20)
+    body = models.TextField()
+    created = models.DateTimeField(auto_now_add=True)
+    gateway = models.CharField(max_length=40)
+    status = models.CharField(max_length=20, default="sent")
+    reference = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
