@@ -244,3 +244,24 @@ def containments_due(*, before) -> AnalysisResult:
                               by_ward.items(), key=lambda item: (item[0] is None, item[0] or 0))}})
 
 
+
+
+def application_density(*, cell_m=250, since=None) -> AnalysisResult:
+    """7. Density of service (FSM) applications: counts per hexagon of `cell_m` metres, in the local metric CRS."""
+    metres = _distance(cell_m, name="cell_m")
+    srid = int(getattr(connection.tenant, "projected_srid", 3857))
+    rows = _fetch("""
+        WITH apps AS (
+            SELECT ST_Transform(location, %(srid)s) AS geom FROM fsm_application
+            WHERE location IS NOT NULL AND (%(since)s::date IS NULL OR received_at::date >= %(since)s::date)
+        ), grid AS (
+            SELECT hex.geom FROM ST_HexagonGrid(%(size)s, (SELECT ST_SetSRID(ST_Expand(ST_Extent(geom)::geometry, %(size)s), %(srid)s)
+                                                        FROM apps)) AS hex
+        )
+        SELECT count(*) AS applications, ST_AsGeoJSON(ST_Transform(grid.geom, 4326), 6) AS geometry
+        FROM grid JOIN apps ON ST_Intersects(grid.geom, apps.geom)
+        GROUP BY grid.geom ORDER BY applications DESC
+    """, {"srid": srid, "since": since, "size": metres / math.sqrt(3)})
+    return AnalysisResult("application_density", ["applications"], rows,
+                          {"cells": len(rows), "applications": sum(r["applications"] for r in rows),
+                           "busiest_cell": rows[0]["applications"] if rows else 0})

@@ -322,6 +322,14 @@ def _run_analysis(name: str, params) -> AnalysisResult:
         geometry = analyses.area_geometry(ward=int(ward) if ward.isdigit() else None,
                                           geojson=params.get("geometry"), buffer_m=params.get("buffer_m"))
         return analyses.area_summary(geometry=geometry)
+    if name == "application_density":
+        since = params.get("since") or None
+        if since:
+            try:
+                datetime.date.fromisoformat(since)
+            except ValueError as error:
+                raise field_error({"since": "Give a date as YYYY-MM-DD."}, code="invalid_date") from error
+        return analyses.application_density(cell_m=params.get("cell_m", 250), since=since)
     if name == "containments_due":
         try:
             before = datetime.date.fromisoformat(params.get("before") or datetime.date.today().isoformat())
@@ -331,7 +339,7 @@ def _run_analysis(name: str, params) -> AnalysisResult:
     raise Http404("No such analysis.")
 
 
-ANALYSIS_FEATURES = {"connectable": None, "containments_due": "fsm"}
+ANALYSIS_FEATURES = {"connectable": None, "containments_due": "fsm", "application_density": "fsm"}
 
 
 @permission_required("map.view")

@@ -166,3 +166,29 @@ def test_analysis_cannot_reach_another_municipalitys_line(town, tenant_client):
     client = tenant_client(world.jhenaidah, world.user("viewer", "jhenaidah"))
     body = client.get(f"/map/analyses/connectable/?network=drain&line_id={drain.pk}&distance_m=100").json()
     assert body["features"]["features"] == []
+
+
+def test_application_density_counts_per_hexagon(town):
+    from django.utils import timezone
+
+    from imis.tenant_apps.fsm.models import Application
+
+    world, _drain = town
+    with tenant_context(world.khulna):
+        for n, (x, y) in enumerate([(10, 10), (20, 15), (30, 5), (900, 300)]):
+            Application.objects.create(number=f"FSM-T-{n}", applicant_name="x", received_at=timezone.now(),
+                                       location=point(x, y))
+        result = analyses.application_density(cell_m=200)
+    counts = sorted((row["applications"] for row in result.rows), reverse=True)
+    assert counts == [3, 1] and result.summary == {"cells": 2, "applications": 4, "busiest_cell": 3}
+    assert result.rows[0]["geometry"]["type"] == "Polygon"
+
+
+def test_density_is_gated_by_the_fsm_feature(town, tenant_client):
+    world, _drain = town
+    from imis.shared_apps.tenants.services import municipality_feature_set
+
+    municipality_feature_set(municipality=world.khulna, code="fsm", is_enabled=False)
+    client = tenant_client(world.khulna, world.user("viewer", "khulna"))
+    assert client.get("/map/analyses/application_density/").status_code == 404
+    assert client.get("/tiles/fsm_not_disposed/12/3000/1700.mvt").status_code == 404
