@@ -52,6 +52,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tax.view": frozenset({R.MUNICIPAL_ADMIN, R.EXECUTIVE, R.TAX_OFFICER, R.CASHIER, R.VIEWER}),
     "tax.manage": frozenset({R.MUNICIPAL_ADMIN, R.TAX_OFFICER}),
     "tax.collect": frozenset({R.TAX_OFFICER, R.CASHIER}),
+    "tax.approve": frozenset({R.MUNICIPAL_ADMIN, R.EXECUTIVE}),
     "licence.view": frozenset({R.MUNICIPAL_ADMIN, R.EXECUTIVE, R.TAX_OFFICER, R.CASHIER, R.VIEWER}),
     "licence.manage": frozenset({R.MUNICIPAL_ADMIN, R.TAX_OFFICER}),
     "water.view": frozenset({R.MUNICIPAL_ADMIN, R.EXECUTIVE, R.WATER_OFFICER, R.CASHIER, R.VIEWER}),
