@@ -3,7 +3,8 @@ import { defineConfig } from "vite";
 // Built assets are served by Django from STATIC_URL ("/static/"), so the
 // output lives in the platform app's static dir and every asset URL written
 // into CSS/JS starts with /static/dist/. Django reads dist/manifest.json to
-// find the hashed file names for the "src/main.ts" entry.
+// find the hashed file names for the "src/main.ts" entry (every page) and the
+// "src/minimap.ts" entry (MapLibre, loaded only by the pages that show a map).
 export default defineConfig({
   base: "/static/dist/",
   publicDir: false,
@@ -15,8 +16,10 @@ export default defineConfig({
     assetsInlineLimit: 0,
     // No inline/injected scripts: the page is served with script-src 'self'.
     modulePreload: { polyfill: false },
+    // MapLibre GL alone is ~1 MB minified (~290 KB gzipped); it loads only on map pages.
+    chunkSizeWarningLimit: 1200,
     rolldownOptions: {
-      input: { main: "src/main.ts" },
+      input: { main: "src/main.ts", minimap: "src/minimap.ts" },
       onwarn(warning, warn) {
         // htmx's internalEval() contains a direct eval(); it is unreachable
         // with htmx.config.allowEval = false (and blocked by the CSP anyway).
