@@ -170,3 +170,28 @@ def test_tax_rows_stay_in_their_municipality(town):
     tax.bill_run_execute(by=town.user("tax_officer"), fiscal_year=FY, period=1)
     with tenant_context(town.world.jhenaidah):
         assert Bill.objects.count() == 0 and LedgerEntry.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bill_run_job_runs_through_the_worker_with_progress(tworld):
+    from celery.contrib.testing.worker import start_worker
+
+    from imis import celery_app
+    from imis.tenant_apps.jobs.models import Job
+    from imis.tenant_apps.jobs.services import job_create, job_progress_of
+    from imis.tenant_apps.tax.tasks import bill_run_task
+
+    from .conftest import Town
+
+    with tenant_context(tworld.khulna):
+        Town(tworld, holdings=5)
+        job = job_create(kind="bill_run", title="Bills 2026-27 Q1", idempotency_key="2026-1")
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING",
+                      queues=[celery_app.conf.task_default_queue]):
+        with tenant_context(tworld.khulna):
+            result = bill_run_task.delay(str(job.pk), FY, 1, None, tworld.user("tax_officer", "khulna").pk)
+        assert result.get(timeout=60)["bills_created"] == 5
+    with tenant_context(tworld.khulna):
+        job = Job.objects.get(pk=job.pk)
+        assert job.status == "succeeded" and job_progress_of(job)["percent"] == 100
+        assert Bill.objects.count() == 5
