@@ -117,6 +117,29 @@ def holding_update(*, holding: Holding, by, **changes) -> Holding:
     return holding
 
 
+def holding_owners_set(*, holding: Holding, owners: list[dict], by) -> Holding:
+    """Replace a holding's owners (name, phone, national ID, gender), validated and audited as one change."""
+    from imis.shared_apps.accounts.services import phone_to_e164
+
+    cleaned = []
+    for index, owner in enumerate(owners):
+        name = (owner.get("name") or "").strip()
+        if not name:
+            raise field_error({"owners": _("Owner %(n)s needs a name.") % {"n": index + 1}}, code="required")
+        cleaned.append({"name": name, "phone": phone_to_e164(owner.get("phone", "")),
+                        "national_id": (owner.get("national_id") or "").strip(), "gender": owner.get("gender", "")})
+    with transaction.atomic():
+        holding = Holding.objects.select_for_update().get(pk=holding.pk)
+        before = list(holding.owners.order_by("pk").values("name", "phone", "national_id", "gender"))
+        if before == cleaned:
+            return holding
+        holding.owners.all().delete()
+        Owner.objects.bulk_create([Owner(holding=holding, **owner) for owner in cleaned])
+        audit_record(actor=by, action=AuditEntry.Action.UPDATE, instance=holding, before={"owners": before},
+                     after={"owners": cleaned})
+    return holding
+
+
 def _holding_check_single_ward(holding: Holding, *, extra_ward_id=None) -> None:
     """A holding's buildings lie in its ward, unless someone confirmed otherwise."""
     if holding.is_multi_ward_confirmed:

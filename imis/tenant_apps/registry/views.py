@@ -16,7 +16,7 @@ from django.contrib.gis.geos import GeometryCollection, GEOSGeometry, Polygon
 from django.contrib.postgres.aggregates import StringAgg
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Subquery, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
@@ -53,6 +53,7 @@ from .services import (
     containment_update,
     footprint_area_m2,
     holding_create,
+    holding_owners_set,
     holding_update,
 )
 from .tables import BuildingTable, ContainmentTable, HoldingTable, status_badge
@@ -585,12 +586,18 @@ def holding_edit_view(request, pk: int):
     holding = _get_or_404(holding_detail, pk)
     initial = HoldingForm.initial_for(holding)
     form_kwargs = {"is_new": False, "initial": initial}
+    owner_initial = [{"name": o.name, "phone": o.phone, "national_id": o.national_id, "gender": o.gender}
+                     for o in holding.owners.all()]
     if request.method == "POST":
         form = HoldingForm(request.POST, **form_kwargs)
-        if form.is_valid():
+        owners = OwnerFormSet(request.POST, prefix="owners", initial=owner_initial)
+        if form.is_valid() and owners.is_valid():
             changes = form.service_arguments(changed_only=True)
+            owner_rows = [row for row in (f.as_owner() for f in owners) if row]
             try:
-                holding_update(holding=holding, by=request.user, **changes)
+                with transaction.atomic():
+                    holding_update(holding=holding, by=request.user, **changes)
+                    holding_owners_set(holding=holding, owners=owner_rows, by=request.user)
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
@@ -600,8 +607,9 @@ def holding_edit_view(request, pk: int):
                 return redirect("registry:holding_detail", pk=holding.pk)
     else:
         form = HoldingForm(**form_kwargs)
+        owners = OwnerFormSet(prefix="owners", initial=owner_initial)
     return _form_page(request, "registry/holding_form.html",
-                      {"section": "holdings", "form": form, "holding": holding, "owners": list(holding.owners.all())})
+                      {"section": "holdings", "form": form, "holding": holding, "owner_formset": owners})
 
 
 @permission_required("registry.edit")

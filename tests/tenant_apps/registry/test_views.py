@@ -554,11 +554,40 @@ def test_edit_holding_address(registry, world, tenant_client):
     client = client_for(world, tenant_client)
     response = client.post(f"/registry/holdings/{h2.pk}/edit/", {
         "holding_id": "2-0002-00002", "ward": ward_pk(world, 2), "road": "", "address": "Khalishpur Road",
+        **owner_rows([{"name": "Karim Uddin", "phone": "01812345678"}]),
     })
     assert response.status_code == 302
     with tenant_context(world.khulna):
         entry = audit_trail_of(h2).filter(action="update").get()
         assert entry.after == {"address": "Khalishpur Road"}
+
+
+def owner_rows(owners: list[dict]) -> dict:
+    data = {"owners-TOTAL_FORMS": str(len(owners) + 1), "owners-INITIAL_FORMS": "0", "owners-MIN_NUM_FORMS": "0",
+            "owners-MAX_NUM_FORMS": "20"}
+    for index, owner in enumerate([*owners, {}]):
+        for field in ("name", "phone", "national_id", "gender"):
+            data[f"owners-{index}-{field}"] = owner.get(field, "")
+    return data
+
+
+def test_edit_holding_owners_is_audited(registry, world, tenant_client):
+    h2 = registry.holdings["2-0002-00002"]
+    client = client_for(world, tenant_client)
+    form = client.get(f"/registry/holdings/{h2.pk}/edit/").content.decode()
+    assert 'value="Karim Uddin"' in form
+    response = client.post(f"/registry/holdings/{h2.pk}/edit/", {
+        "holding_id": "2-0002-00002", "ward": ward_pk(world, 2), "road": "", "address": "",
+        **owner_rows([{"name": "Karim Uddin", "phone": "01812345678"},
+                      {"name": "Nasrin Akter", "phone": "01912345678", "gender": "female"}]),
+    })
+    assert response.status_code == 302
+    with tenant_context(world.khulna):
+        assert list(h2.owners.values_list("name", "phone")) == [("Karim Uddin", "+8801812345678"),
+                                                               ("Nasrin Akter", "+8801912345678")]
+        entry = audit_trail_of(h2).filter(action="update").get()
+        assert [o["name"] for o in entry.before["owners"]] == ["Karim Uddin"]
+        assert [o["name"] for o in entry.after["owners"]] == ["Karim Uddin", "Nasrin Akter"]
 
 
 def containment_post(**overrides) -> dict:
