@@ -25,6 +25,7 @@ NAV_ITEMS = [
     NavItem("maps:index", _("Map"), "bi-map", "map.view"),
     NavItem("fsm:index", _("Faecal sludge"), "bi-truck", "fsm.view", "fsm"),
     NavItem("tax:index", _("Holding tax"), "bi-cash-coin", "tax.view", "holding_tax"),
+    NavItem("payments:online", _("Online payments"), "bi-credit-card", "tax.view", "holding_tax"),
     NavItem("licences:index", _("Trade licence"), "bi-shop", "licence.view", "trade_licence"),
     NavItem("water:index", _("Water supply"), "bi-droplet", "water.view", "water_supply"),
     NavItem("sewer:index", _("Sewer"), "bi-diagram-3", "sewer.view", "sewer"),

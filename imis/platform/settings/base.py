@@ -51,6 +51,7 @@ TENANT_APPS = [
     "imis.tenant_apps.tax",
     "imis.tenant_apps.licences",
     "imis.tenant_apps.water",
+    "imis.tenant_apps.payments",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 # django_tenants' own commands must not shadow ours (migrate_schemas keeps the template schema current).
@@ -137,6 +138,8 @@ CELERY_TIMEZONE = "Asia/Dhaka"
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_BEAT_SCHEDULE = {
     "refresh-tenant-health": {"task": "imis.platform.tasks.record_tenant_heartbeats", "schedule": 300.0},
+    "reconcile-online-payments": {"task": "imis.tenant_apps.payments.tasks.reconcile_all_municipalities",
+                                  "schedule": 3600.0},
 }
 
 AUTHENTICATION_BACKENDS = [

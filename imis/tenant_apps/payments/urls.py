@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "payments"
+urlpatterns = [
+    path("payments/webhook/stripe/", views.stripe_webhook, name="stripe_webhook"),
+    path("payments/online/", views.online_payments, name="online"),
+    path("portal/", views.portal_lookup, name="portal"),
+    path("portal/holding/", views.portal_holding, name="portal_holding"),
+    path("portal/pay/", views.portal_pay, name="portal_pay"),
+    path("portal/payments/<uuid:payment_id>/", views.portal_return, name="portal_return"),
+    path("portal/desludging/", views.portal_request_desludging, name="portal_desludging"),
+    path("portal/feedback/<int:application_id>/", views.portal_feedback, name="portal_feedback"),
+    path("portal/leave/", views.portal_logout, name="portal_logout"),
+]

@@ -1,0 +1,165 @@
+"""Webhook endpoint, the residents' portal (public, phone-first) and the staff's online-payment list."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from imis.platform.middleware import public_page
+from imis.platform.permissions import permission_required
+from imis.shared_apps.tenants.features import is_feature_enabled
+from imis.tenant_apps.fsm.models import Application
+from imis.tenant_apps.registry.models import Holding
+from imis.tenant_apps.tax import services as tax
+from imis.tenant_apps.tax.models import Bill, Payment
+
+from . import services
+from .gateways import SignatureError
+from .models import OnlinePayment
+from .portal import SESSION_KEY, holding_verified, lookup_allowed
+
+
+@csrf_exempt
+@require_POST
+@public_page
+def stripe_webhook(request):
+    try:
+        outcome = services.webhook_receive(gateway="stripe", payload=request.body, headers=request.headers)
+    except SignatureError:
+        return HttpResponseBadRequest("invalid signature")
+    except ValidationError:
+        return HttpResponseBadRequest("gateway not configured")
+    return HttpResponse(outcome, content_type="text/plain")
+
+
+def _portal_holding(request) -> Holding:
+    """The holding this visitor proved is theirs, in this municipality only (sessions live in the public schema:
+    the key carries the schema, so a session copied to another municipality's address proves nothing there)."""
+    schema, _sep, holding_pk = str(request.session.get(SESSION_KEY, "")).partition(":")
+    if schema != request.municipality.schema_name or not holding_pk.isdigit():
+        raise Http404
+    holding = Holding.objects.filter(pk=int(holding_pk)).first()
+    if holding is None:
+        raise Http404
+    return holding
+
+
+@public_page
+def portal_lookup(request):
+    error = ""
+    if request.method == "POST":
+        address = request.META.get("REMOTE_ADDR", "")
+        if not lookup_allowed(address):
+            error = _("Too many tries. Please wait 15 minutes and try again.")
+        else:
+            holding = holding_verified(holding_id=request.POST.get("holding_id", ""),
+                                       second_factor=request.POST.get("second_factor", ""))
+            if holding is not None:
+                request.session.cycle_key()
+                request.session[SESSION_KEY] = f"{request.municipality.schema_name}:{holding.pk}"
+                return redirect("payments:portal_holding")
+            error = _("We could not find a holding with these details. Check the holding ID and the last four "
+                      "digits of the owner's phone or a bill number.")
+    return render(request, "payments/portal_lookup.html", {"error": error}, status=429 if "15 minutes" in error
+                  else 200)
+
+
+@public_page
+def portal_holding(request):
+    holding = _portal_holding(request)
+    municipality = request.municipality
+    context = {
+        "holding": holding, "due": services.holding_dues(holding),
+        "bills": Bill.objects.filter(holding=holding).order_by("-fiscal_year", "-period")[:12],
+        "receipts": Payment.objects.filter(holding=holding).order_by("-received_at")[:12],
+        "online": OnlinePayment.objects.filter(holding=holding).order_by("-created")[:5],
+        "has_tax": is_feature_enabled(municipality, "holding_tax"),
+        "has_fsm": is_feature_enabled(municipality, "fsm"),
+        "applications": Application.objects.filter(holding=holding).order_by("-received_at")[:10],
+    }
+    return render(request, "payments/portal_holding.html", context)
+
+
+@require_POST
+@public_page
+def portal_pay(request):
+    holding = _portal_holding(request)
+    if not is_feature_enabled(request.municipality, "holding_tax"):
+        raise Http404
+    return_url = request.build_absolute_uri(reverse("payments:portal_return", args=["00000000"])).replace(
+        "00000000", "{payment}")
+    try:
+        payment = services.checkout_start_tax(holding=holding, amount=request.POST.get("amount") or None,
+                                              success_url=return_url, cancel_url=return_url)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("payments:portal_holding")
+    return redirect(payment.checkout_url)
+
+
+@public_page
+def portal_return(request, payment_id):
+    holding = _portal_holding(request)
+    payment = get_object_or_404(OnlinePayment, pk=payment_id, holding=holding)
+    return render(request, "payments/portal_return.html", {"payment": payment})
+
+
+@require_POST
+@public_page
+def portal_request_desludging(request):
+    holding = _portal_holding(request)
+    if not is_feature_enabled(request.municipality, "fsm"):
+        raise Http404
+    from imis.tenant_apps.fsm.services import application_register
+
+    try:
+        application = application_register(by=None, applicant_name=request.POST.get("name", ""),
+                                           applicant_phone=request.POST.get("phone", ""),
+                                           channel=Application.Channel.ONLINE, holding=holding,
+                                           notes=request.POST.get("notes", "")[:500])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Request %(number)s received. The help desk will call you.")
+                         % {"number": application.number})
+    return redirect("payments:portal_holding")
+
+
+@require_POST
+@public_page
+def portal_feedback(request, application_id: int):
+    holding = _portal_holding(request)
+    application = get_object_or_404(Application, pk=application_id, holding=holding)
+    from imis.tenant_apps.fsm.models import Feedback
+    from imis.tenant_apps.fsm.services import application_record_feedback
+
+    try:
+        application_record_feedback(application=application, by=None, channel=Feedback.Channel.ONLINE,
+                                    rating=int(request.POST.get("rating", 0) or 0),
+                                    service_quality=int(request.POST.get("service_quality", 0) or 0),
+                                    had_spillage=request.POST.get("had_spillage") == "yes",
+                                    comments=request.POST.get("comments", "")[:1000])
+    except (ValidationError, ValueError) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    else:
+        messages.success(request, _("Thank you for your feedback."))
+    return redirect("payments:portal_holding")
+
+
+@public_page
+def portal_logout(request):
+    request.session.pop(SESSION_KEY, None)
+    return redirect("payments:portal")
+
+
+@permission_required("tax.view")
+def online_payments(request):
+    payments = OnlinePayment.objects.select_related("holding", "tax_payment").order_by("-created")[:200]
+    return render(request, "payments/online_list.html", {"payments": payments, "total": tax.money(
+        sum((p.amount for p in payments if p.status == "paid"), 0))})
