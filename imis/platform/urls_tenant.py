@@ -23,4 +23,5 @@ urlpatterns = [
     path("licences/", include("imis.tenant_apps.licences.urls")),
     path("water/", include("imis.tenant_apps.water.urls")),
     path("", include("imis.tenant_apps.maps.urls")),
+    path("", include("imis.tenant_apps.payments.urls")),
 ]
