@@ -63,6 +63,8 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
+    "imis.platform.logging.RequestIdMiddleware",
+    "imis.platform.metrics.MetricsMiddleware",
     "imis.platform.middleware.MunicipalityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -118,7 +120,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "imis.platform.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("IMIS_CACHE_PREFIX", default="imis"),
         # Every key carries the schema of the connection it was made on: no tenant reads another's entries.
