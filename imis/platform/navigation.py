@@ -16,7 +16,7 @@ class NavItem:
     url_name: str
     label: str
     icon: str
-    permission: str
+    permission: str | tuple[str, ...]  # any of them
     feature: str | None = None
 
 
@@ -31,7 +31,7 @@ NAV_ITEMS = [
     NavItem("sewer:index", _("Sewer"), "bi-diagram-3", "sewer.view", "sewer"),
     NavItem("registry:index", _("Registry"), "bi-buildings", "registry.view"),
     NavItem("kpi:index", _("Reports"), "bi-bar-chart", "kpi.view"),
-    NavItem("surveys:index", _("Surveys"), "bi-clipboard-check", "surveys.submit"),
+    NavItem("surveys:index", _("Surveys"), "bi-clipboard-check", ("surveys.submit", "surveys.review")),
     NavItem("audit:log", _("Audit log"), "bi-journal-text", "settings.manage"),
     NavItem("settings", _("Settings"), "bi-gear", "settings.manage"),
 ]
@@ -45,7 +45,8 @@ def nav_for(request) -> list[dict]:
     features = enabled_features_of(municipality)
     items = []
     for item in NAV_ITEMS:
-        if item.permission not in permissions or (item.feature and item.feature not in features):
+        needed = (item.permission,) if isinstance(item.permission, str) else item.permission
+        if not permissions.intersection(needed) or (item.feature and item.feature not in features):
             continue
         try:
             url = reverse(item.url_name)

@@ -22,6 +22,8 @@ urlpatterns = [
     path("tax/", include("imis.tenant_apps.tax.urls")),
     path("licences/", include("imis.tenant_apps.licences.urls")),
     path("water/", include("imis.tenant_apps.water.urls")),
+    path("graphql/", include("imis.graphql.urls")),
     path("", include("imis.tenant_apps.maps.urls")),
     path("", include("imis.tenant_apps.payments.urls")),
+    path("", include("imis.tenant_apps.surveys.urls")),
 ]

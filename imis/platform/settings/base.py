@@ -38,6 +38,7 @@ SHARED_APPS = [
     "crispy_bootstrap5",
     "django_tables2",
     "django_filters",
+    "graphene_django",
     "imis.platform",
 ]
 TENANT_APPS = [
@@ -52,6 +53,7 @@ TENANT_APPS = [
     "imis.tenant_apps.licences",
     "imis.tenant_apps.water",
     "imis.tenant_apps.payments",
+    "imis.tenant_apps.surveys",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 # django_tenants' own commands must not shadow ours (migrate_schemas keeps the template schema current).
@@ -225,6 +227,8 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 12 * 3600
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+IMIS_SURVEY_MAX_ATTACHMENT_BYTES = env.int("IMIS_SURVEY_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
+IMIS_SURVEY_MAX_REQUEST_BYTES = env.int("IMIS_SURVEY_MAX_REQUEST_BYTES", default=20 * 1024 * 1024)
 IMIS_MAX_UPLOAD_BYTES = env.int("IMIS_MAX_UPLOAD_BYTES", default=300 * 1024 * 1024)
 
 SILENCED_SYSTEM_CHECKS = [

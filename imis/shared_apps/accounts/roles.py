@@ -63,6 +63,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                            R.VIEWER}),
     "surveys.submit": frozenset({R.MUNICIPAL_ADMIN, R.FIELD_SURVEYOR, R.GIS_OFFICER, R.SERVICE_PROVIDER,
                                  R.PLANT_OPERATOR}),
+    "surveys.review": frozenset({R.MUNICIPAL_ADMIN, R.GIS_OFFICER, R.SANITATION_OFFICER}),
     "settings.manage": frozenset({R.MUNICIPAL_ADMIN}),
     "members.manage": frozenset({R.MUNICIPAL_ADMIN}),
 }

@@ -1,0 +1,1 @@
+"""GraphQL for the registry: types, queries, mutations, loaders."""

@@ -1,0 +1,36 @@
+"""The committed schema.graphql is the schema the server runs; the command that writes it prints the same."""
+
+from io import StringIO
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+
+from imis.graphql.schema import schema
+
+SCHEMA_FILE = Path(settings.BASE_DIR) / "schema.graphql"
+
+
+def test_committed_schema_matches_the_code():
+    printed = str(schema).rstrip() + "\n"
+    committed = SCHEMA_FILE.read_text(encoding="utf-8")
+    assert committed == printed, (
+        "schema.graphql differs from the schema in code: run `python manage.py print_graphql_schema --write`, "
+        "review the diff (breaking changes?) and commit it."
+    )
+
+
+def test_print_command_prints_the_committed_schema():
+    out = StringIO()
+    call_command("print_graphql_schema", stdout=out)
+    assert out.getvalue() == SCHEMA_FILE.read_text(encoding="utf-8")
+
+
+def test_every_registry_layer_and_workflow_step_is_in_the_schema():
+    query = schema.graphql_schema.query_type.fields
+    mutation = schema.graphql_schema.mutation_type.fields
+    assert {"node", "me", "municipality", "wards", "buildings", "holdings", "containments", "roads", "drains",
+            "sewers", "waterLines", "waterBodies", "waterloggingAreas", "lowIncomeCommunities", "treatmentPlants",
+            "publicToilets", "municipalBoundaries"} <= set(query)
+    assert set(mutation) == {"buildingCreate", "buildingUpdate", "buildingsBulkUpdate", "buildingsLinkNearestRoads",
+                             "holdingCreate", "holdingUpdate", "containmentCreate", "containmentUpdate"}
