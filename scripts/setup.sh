@@ -14,7 +14,7 @@ say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 PG_MAJOR=$( (ls /etc/postgresql 2>/dev/null || true) | sort -n | tail -n 1)
 PG_MAJOR=${PG_MAJOR:-15}
 APT_PACKAGES="postgresql-${PG_MAJOR}-postgis-3 postgresql-${PG_MAJOR}-postgis-3-scripts postgresql-client-${PG_MAJOR} gdal-bin \
-libgdal-dev libgeos-c1v5 libproj-dev chromium fonts-liberation fonts-beng gettext redis-server"
+libgdal-dev libgeos-c1v5 libproj-dev chromium fonts-liberation fonts-beng gettext redis-server poppler-utils libpango-1.0-0 libpangoft2-1.0-0"
 missing=""
 for pkg in $APT_PACKAGES; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"

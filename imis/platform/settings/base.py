@@ -54,6 +54,7 @@ TENANT_APPS = [
     "imis.tenant_apps.water",
     "imis.tenant_apps.payments",
     "imis.tenant_apps.surveys",
+    "imis.tenant_apps.kpi",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 # django_tenants' own commands must not shadow ours (migrate_schemas keeps the template schema current).

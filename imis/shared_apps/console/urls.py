@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import kpi_views, views
 
 app_name = "console"
 urlpatterns = [
     path("", views.index, name="index"),
     path("new/", views.onboarding, name="onboarding"),
     path("restore/", views.restore, name="restore"),
+    path("kpi/", kpi_views.kpi_overview, name="kpi"),
     path("m/<slug:slug>/", views.municipality, name="municipality"),
     path("m/<slug:slug>/features/<slug:code>/", views.feature_toggle, name="feature_toggle"),
     path("m/<slug:slug>/status/", views.status, name="status"),

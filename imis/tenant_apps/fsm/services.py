@@ -369,7 +369,7 @@ def disposal_record(
             if vehicle is not None and application.emptying.vehicle_id != vehicle.pk:
                 raise field_error({"applications": _("%(number)s was emptied by another vehicle.")
                                    % {"number": application.number}}, code="wrong_vehicle")
-            if arrived_at.date() < application.emptying.emptied_on:
+            if timezone.localdate(arrived_at) < application.emptying.emptied_on:
                 raise field_error({"arrived_at": _("The sludge of %(number)s cannot arrive before it was emptied.")
                                    % {"number": application.number}}, code="before_emptying")
             emptied_volume += application.emptying.volume_m3
