@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 SEED_SCALE ?= 0.02
+TEST_WORKERS ?= 2
 export DATABASE_URL ?= postgis://postgres@127.0.0.1:5432/imis
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 
@@ -18,7 +19,7 @@ test:
 	@scripts/setup.sh test
 	@echo "==> ruff"; .venv/bin/ruff check imis tests scripts
 	@echo "==> makemigrations --check"; DJANGO_SETTINGS_MODULE=imis.platform.settings.test $(PY) manage.py makemigrations --check --dry-run >/dev/null
-	@echo "==> pytest"; DJANGO_SETTINGS_MODULE=imis.platform.settings.test .venv/bin/pytest $(PYTEST_ARGS)
+	@echo "==> pytest"; DJANGO_SETTINGS_MODULE=imis.platform.settings.test .venv/bin/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench:
 	@scripts/setup.sh test
