@@ -75,7 +75,7 @@ fi
 MANIFEST=imis/platform/static/dist/manifest.json
 if [ ! -f "$MANIFEST" ] || [ -n "$(find frontend/src frontend/vite.config.ts frontend/package-lock.json -newer "$MANIFEST" -print -quit)" ]; then
   say "building the front end"
-  (cd frontend && npm run build --silent >/dev/null)
+  (cd frontend && npm run build --silent >/dev/null) || { echo "front-end build failed:"; (cd frontend && npm run build); exit 1; }
 fi
 
 # --- translations -------------------------------------------------------------------------------------
