@@ -30,6 +30,7 @@ NAV_ITEMS = [
     NavItem("water:index", _("Water supply"), "bi-droplet", "water.view", "water_supply"),
     NavItem("sewer:index", _("Sewer"), "bi-diagram-3", "sewer.view", "sewer"),
     NavItem("registry:index", _("Registry"), "bi-buildings", "registry.view"),
+    NavItem("dataio:index", _("Data"), "bi-database", "registry.view"),
     NavItem("kpi:index", _("Reports"), "bi-bar-chart", "kpi.view"),
     NavItem("surveys:index", _("Surveys"), "bi-clipboard-check", ("surveys.submit", "surveys.review")),
     NavItem("audit:log", _("Audit log"), "bi-journal-text", "settings.manage"),

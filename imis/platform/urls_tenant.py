@@ -16,6 +16,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("registry/", include("imis.tenant_apps.registry.urls")),
     path("jobs/", include("imis.tenant_apps.jobs.urls")),
+    path("data/", include("imis.tenant_apps.dataio.urls")),
     path("audit/", include("imis.tenant_apps.audit.urls")),
     path("fsm/", include("imis.tenant_apps.fsm.urls")),
     path("sewer/", include("imis.tenant_apps.sewer.urls")),

@@ -55,6 +55,7 @@ TENANT_APPS = [
     "imis.tenant_apps.payments",
     "imis.tenant_apps.surveys",
     "imis.tenant_apps.kpi",
+    "imis.tenant_apps.dataio",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 # django_tenants' own commands must not shadow ours (migrate_schemas keeps the template schema current).

@@ -1,0 +1,187 @@
+"""Importing registry layers: the happy paths, upsert and replace, all-or-nothing, CRS, geometry and audit."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.gis.geos import LineString, Point, Polygon
+from django_tenants.utils import tenant_context
+
+from imis.tenant_apps.audit.models import AuditEntry
+from imis.tenant_apps.dataio.importing import ImportOptions, import_file, mapping_save, mapping_suggest
+from imis.tenant_apps.dataio.layers import LAYER_SPECS
+from imis.tenant_apps.dataio.models import ImportMapping
+from imis.tenant_apps.registry import services
+from imis.tenant_apps.registry.models import Building, Containment, Holding, Road
+from tests.tenant_apps.registry.factories import at, point, square
+
+from .files import building_rows, buildings_gpkg, write_layer
+
+pytestmark = pytest.mark.django_db
+
+
+def run(path, layer="buildings", *, by=None, **options):
+    return import_file(path=path, original_name=path.name, layer=layer, by=by, options=ImportOptions(**options))
+
+
+def test_a_file_with_our_field_names_imports_without_mapping(town, officer, tmp_path):
+    path = buildings_gpkg(tmp_path / "buildings.gpkg", building_rows(3) + [
+        {**building_rows(1, x0=2000, prefix="W2-", holding="2-1-1")[0]}])
+    with tenant_context(town.khulna):
+        report = run(path, by=officer)
+        assert report.landed, report.text()
+        layer = report.layers[0]
+        assert (layer.read, layer.inserted, layer.updated, layer.rejected) == (4, 4, 0, 0)
+        assert layer.holdings_created == 1
+        b1 = Building.objects.select_related("holding", "ward").get(bin="B-1")
+        assert b1.holding.holding_id == "1-2-3" and b1.ward.number == 1 and b1.floors == 2
+        assert b1.sanitation_system == "septic_tank" and b1.population_female == 2
+        assert b1.verification_status == "unverified"  # unmapped: the model's default
+        assert b1.road_link_status == "linked" and b1.nearest_road.code == "R-1"
+        new_holding = Holding.objects.get(holding_id="2-1-1")
+        assert new_holding.ward.number == 2
+        entries = AuditEntry.objects.filter(action="import", model="registry.building")
+        assert entries.count() == 4
+        entry = entries.get(object_id=str(b1.pk))
+        assert entry.actor_id == officer.pk and entry.after["bin"] == "B-1"
+        assert entry.after["footprint"].startswith("SRID=4326;POLYGON")
+        assert AuditEntry.objects.filter(action="import", model="registry.holding").count() == 1
+
+
+def test_upsert_updates_by_key_and_keeps_unmapped_fields(town, tmp_path):
+    with tenant_context(town.khulna):
+        existing = services.building_create(by=None, bin="B-1", footprint=square(100, 20), floors=1,
+                                            water_source="tube_well")
+        rows = building_rows(2)
+        rows[0]["floors"] = 5
+        report = run(buildings_gpkg(tmp_path / "b.gpkg", rows))
+        assert report.landed, report.text()
+        assert (report.layers[0].inserted, report.layers[0].updated) == (1, 1)
+        existing.refresh_from_db()
+        assert existing.floors == 5 and existing.water_source == "tube_well"
+        change = AuditEntry.objects.get(action="update", object_id=str(existing.pk), model="registry.building")
+        assert change.before["floors"] == 1 and change.after["floors"] == 5
+        again = run(buildings_gpkg(tmp_path / "again.gpkg", rows))
+        assert (again.layers[0].inserted, again.layers[0].updated, again.layers[0].unchanged) == (0, 0, 2)
+
+
+def test_replace_deletes_what_the_file_no_longer_has(town, tmp_path):
+    path = write_layer(tmp_path / "roads.gpkg", layer="roads",
+                       geometries=[LineString(at(0, 50), at(500, 50), srid=4326)],
+                       fields={"code": ["R-NEW"], "hierarchy": ["Secondary"], "width_m": [7.5]})
+    with tenant_context(town.khulna):
+        report = run(path, "roads", mode="replace")
+        assert report.landed, report.text()
+        assert report.layers[0].deleted == 1 and report.layers[0].inserted == 1
+        road = Road.objects.get()
+        assert road.code == "R-NEW" and road.hierarchy == "secondary" and road.width_m == Decimal("7.50")
+        assert AuditEntry.objects.filter(action="delete", model="registry.road").count() == 1
+
+
+def test_one_bad_row_stops_the_import_and_nothing_is_written(town, tmp_path):
+    rows = building_rows(3)
+    rows[1]["floors"] = 500
+    rows[2]["functional_use"] = "castle"
+    with tenant_context(town.khulna):
+        report = run(buildings_gpkg(tmp_path / "b.gpkg", rows))
+        assert not report.landed
+        assert Building.objects.count() == 0 and AuditEntry.objects.count() == 0
+        reasons = {(r.row, r.field): r.reason for r in report.rejects}
+        assert reasons[(2, "floors")] == "must be a whole number from 1 to 200"
+        assert reasons[(3, "functional_use")].startswith("“castle” is not one of: residential, commercial")
+        assert "Nothing was imported" in report.message
+
+
+def test_skip_bad_rows_writes_the_good_rows_whole(town, tmp_path):
+    rows = building_rows(3)
+    rows[1]["floors"] = "two"
+    with tenant_context(town.khulna):
+        report = run(buildings_gpkg(tmp_path / "b.gpkg", rows), skip_bad_rows=True)
+        assert report.landed and report.layers[0].inserted == 2 and report.layers[0].rejected == 1
+        assert sorted(Building.objects.values_list("bin", flat=True)) == ["B-1", "B-3"]
+
+
+def test_a_projected_file_is_transformed_to_lon_lat(town, tmp_path):
+    footprint = square(200, 100).transform(32645, clone=True)
+    path = write_layer(tmp_path / "utm.gpkg", layer="buildings", geometries=[footprint], fields={"bin": ["U-1"]},
+                       crs="EPSG:32645")
+    with tenant_context(town.khulna):
+        report = run(path)
+        assert report.landed, report.text()
+        building = Building.objects.get(bin="U-1")
+        assert building.footprint.srid == 4326
+        assert building.footprint.centroid.distance(square(200, 100).centroid) < 1e-6
+
+
+def test_repairable_geometry_is_repaired_and_reported(town, tmp_path):
+    (x0, y0), (x1, y1) = at(300, 100), at(310, 110)
+    spike = Polygon([(x0, y0), (x1, y0), (x1, y1), (x1, y1 + 0.0001), (x1, y1), (x0, y1), (x0, y0)], srid=4326)
+    assert not spike.valid
+    with tenant_context(town.khulna):
+        report = run(write_layer(tmp_path / "spike.gpkg", layer="b", geometries=[spike], fields={"bin": ["S-1"]}))
+        assert report.landed, report.text()
+        assert report.layers[0].repaired == 1 and "repaired" in report.layers[0].notes[0]
+        assert Building.objects.get(bin="S-1").footprint.valid
+
+
+def test_containments_link_their_buildings_and_derive_volume_and_due_date(town, tmp_path):
+    with tenant_context(town.khulna):
+        services.building_create(by=None, bin="B-1", footprint=square(100, 100), households=2)
+        services.building_create(by=None, bin="B-2", footprint=square(120, 100))
+        path = write_layer(tmp_path / "c.gpkg", layer="containments",
+                           geometries=[point(112, 105), point(900, 300)],
+                           fields={"code": ["c-1", "C-FAR"], "type": ["Septic tank", "lined_pit"],
+                                   "length_m": [2.0, None], "width_m": [1.5, None], "depth_m": [2.0, 1.0],
+                                   "diameter_m": [None, 1.0], "buildings": ["B-1; b-2", "B-1"],
+                                   "last_emptied_on": ["2025-01-15", "15/03/2024"]})
+        report = run(path, "containments")
+        assert not report.landed
+        assert [(r.row, r.field) for r in report.rejects] == [(2, "buildings")]
+        assert "from building B-1" in report.rejects[0].reason
+        report = run(path, "containments", skip_bad_rows=True)
+        assert report.landed and report.layers[0].inserted == 1
+        containment = Containment.objects.get(code="C-1")
+        assert containment.volume_m3 == Decimal("6.00") and containment.type == "septic_tank"
+        assert sorted(containment.buildings.values_list("bin", flat=True)) == ["B-1", "B-2"]
+        assert containment.last_emptied_on == datetime.date(2025, 1, 15) and containment.next_emptying_due
+        audit = AuditEntry.objects.get(action="import", model="registry.containment")
+        assert len(audit.after["building_ids"]) == 2
+
+
+def test_a_package_imports_its_layers_in_order(town, tmp_path):
+    path = tmp_path / "package.gpkg"
+    write_layer(path, layer="Roads", geometries=[LineString(at(0, 300), at(900, 300), srid=4326)],
+                fields={"code": ["R-9"]})
+    write_layer(path, layer="building", geometries=[square(100, 310)], fields={"bin": ["P-1"]}, append=True)
+    with tenant_context(town.khulna):
+        report = run(path, "all")
+        assert report.landed, report.text()
+        assert [layer.layer for layer in report.layers] == ["roads", "buildings"]
+        assert Building.objects.get(bin="P-1").nearest_road.code == "R-9"
+
+
+def test_the_mapping_is_remembered_for_the_next_file(town, officer, tmp_path):
+    spec = LAYER_SPECS["buildings"]
+    with tenant_context(town.khulna):
+        assert mapping_suggest(spec=spec, columns=["BIN_NO", "Storeys", "x"]) == {"bin": "BIN_NO",
+                                                                                   "floors": "Storeys"}
+        mapping_save(spec=spec, mapping={"bin": "BIN_NO", "structure_type": "x"}, by=officer)
+        assert ImportMapping.objects.get(layer="buildings").updated_by_id == officer.pk
+        assert mapping_suggest(spec=spec, columns=["BIN_NO", "x"])["structure_type"] == "x"
+
+
+def test_csv_with_lon_lat_columns_and_a_named_crs(town, tmp_path):
+    lon, lat = at(500, 200)
+    path = tmp_path / "toilets.csv"
+    path.write_text(f"name,kind,longitude,latitude,seats_female\nBazar toilet,Public toilet,{lon},{lat},৪\n",
+                    encoding="utf-8")
+    with tenant_context(town.khulna):
+        refused = run(path, "toilets")
+        assert "coordinate system" in refused.message
+        report = run(path, "toilets", srid=4326)
+        assert report.landed, report.text()
+        from imis.tenant_apps.registry.models import PublicToilet
+
+        toilet = PublicToilet.objects.get()
+        assert toilet.seats_female == 4 and toilet.ward.number == 1
+        assert toilet.location.distance(Point(lon, lat, srid=4326)) < 1e-9
