@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -30,20 +31,26 @@ class GatewayEvent:
     payment_reference: str = ""
 
 
-class Gateway:
+class Gateway(abc.ABC):
+    """What every gateway adapter provides."""
+
     name = ""
 
+    @abc.abstractmethod
     def create_checkout(self, *, payment, success_url: str, cancel_url: str) -> CheckoutSession:
-        raise NotImplementedError  # an interface method: each gateway implements it
+        """Open a hosted checkout for the payment; the customer is sent to its URL."""
 
+    @abc.abstractmethod
     def parse_webhook(self, *, payload: bytes, headers) -> tuple[str, GatewayEvent]:
-        raise NotImplementedError
+        """Verify the gateway's signature (raise SignatureError) and read the event."""
 
+    @abc.abstractmethod
     def recent_sessions(self, *, since_timestamp: int) -> list[GatewayEvent]:
-        raise NotImplementedError
+        """What the gateway settled lately, for reconciliation."""
 
+    @abc.abstractmethod
     def refund(self, *, payment, amount: Decimal) -> str:
-        raise NotImplementedError
+        """Return money; the gateway's refund id."""
 
 
 def gateway_for(config) -> Gateway:
