@@ -31,7 +31,7 @@ class AnalysisResult:
 
     def feature_collection(self) -> dict:
         return {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "geometry": row["geometry"],
+            {"type": "Feature", "geometry": row.get("geometry"),
              "properties": {key: value for key, value in row.items() if key != "geometry"}}
             for row in self.rows
         ]}
