@@ -4,7 +4,8 @@ import { defineConfig } from "vite";
 // output lives in the platform app's static dir and every asset URL written
 // into CSS/JS starts with /static/dist/. Django reads dist/manifest.json to
 // find the hashed file names for the "src/main.ts" entry (every page) and the
-// "src/minimap.ts" entry (MapLibre, loaded only by the pages that show a map).
+// "src/minimap.ts" entry (MapLibre, loaded only by the pages that show a map) and the "src/map.ts" entry (the
+// staff map page: MapLibre + Terra Draw).
 export default defineConfig({
   base: "/static/dist/",
   publicDir: false,
@@ -19,7 +20,7 @@ export default defineConfig({
     // MapLibre GL alone is ~1 MB minified (~290 KB gzipped); it loads only on map pages.
     chunkSizeWarningLimit: 1200,
     rolldownOptions: {
-      input: { main: "src/main.ts", minimap: "src/minimap.ts" },
+      input: { main: "src/main.ts", minimap: "src/minimap.ts", map: "src/map.ts", charts: "src/charts.ts" },
       onwarn(warning, warn) {
         // htmx's internalEval() contains a direct eval(); it is unreachable
         // with htmx.config.allowEval = false (and blocked by the CSP anyway).

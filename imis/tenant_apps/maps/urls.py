@@ -1,10 +1,11 @@
 from django.urls import path
 
-from . import views
+from . import search, views
 
 app_name = "maps"
 urlpatterns = [
     path("map/", views.map_page, name="index"),
+    path("map/search/", search.map_search, name="search"),
     path("map/analyses/<slug:name>/", views.analysis, name="analysis"),
     path("tiles/<slug:layer>/<int:z>/<int:x>/<int:y>.mvt", views.tile, name="tile"),
     path("tiles/<slug:layer>.json", views.tilejson, name="tilejson"),
