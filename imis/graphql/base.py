@@ -61,17 +61,24 @@ def require_feature(request, feature: str) -> None:
         raise FeatureDisabled(f"Feature not enabled: {error}", feature=feature)
 
 
-def require_permission(request, permission: str) -> None:
-    """Raise FORBIDDEN unless the request's user holds the permission in this municipality (accounts.roles)."""
-    if not has_permission(request, permission):
-        raise PermissionDenied(
-            f"You do not have permission to do this (needs {permission}).", permission=permission
-        )
+def require_permission(request, permission: str | tuple[str, ...]) -> None:
+    """Raise FORBIDDEN unless the request's user holds the permission in this municipality (accounts.roles).
+
+    A tuple means any one of them (e.g. a licence fee is taken by licence staff or by a cashier)."""
+    codes = (permission,) if isinstance(permission, str) else tuple(permission)
+    if not any(has_permission(request, code) for code in codes):
+        needed = " or ".join(codes)
+        raise PermissionDenied(f"You do not have permission to do this (needs {needed}).", permission=codes[0])
+
+
+def holds_permission(request, permission: str | tuple[str, ...]) -> bool:
+    codes = (permission,) if isinstance(permission, str) else tuple(permission)
+    return any(has_permission(request, code) for code in codes)
 
 
 @dataclass(frozen=True)
 class Rule:
-    permission: str | None = None
+    permission: str | tuple[str, ...] | None = None
     feature: str | None = None
 
     def __bool__(self) -> bool:
@@ -85,7 +92,7 @@ class Rule:
             require_permission(request, self.permission)
 
 
-def guarded(field, *, permission: str | None = None, feature: str | None = None) -> graphene.Field:
+def guarded(field, *, permission: str | tuple[str, ...] | None = None, feature: str | None = None) -> graphene.Field:
     """Mark one field as needing a permission and/or a feature beyond its type's own."""
     if not isinstance(field, graphene.Field):
         field = field.mount_as(graphene.Field)
@@ -261,7 +268,7 @@ class ServiceMutation(graphene.relay.ClientIDMutation):
     class Meta:
         abstract = True
 
-    imis_permission: str | None = None
+    imis_permission: str | tuple[str, ...] | None = None
     imis_feature: str | None = None
 
     errors = graphene.List(

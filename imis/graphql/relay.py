@@ -78,11 +78,18 @@ class Node(graphene.relay.Node):
 
 
 class TenantObjectType:
-    """Mixin for DjangoObjectTypes that are nodes: `node(id:)` loads what the query selects in one go."""
+    """Mixin for DjangoObjectTypes that are nodes: `node(id:)` loads what the query selects in one go.
+
+    A type whose rows are not all visible to everyone allowed to read it (a service provider sees only its own
+    work orders) defines `visible_to(cls, info, queryset)`; `node(id:)` and its lists apply it."""
+
+    @classmethod
+    def visible_to(cls, info, queryset):
+        return queryset
 
     @classmethod
     def get_node(cls, info, pk):
-        queryset = cls._meta.model._default_manager.filter(pk=pk)
+        queryset = cls.visible_to(info, cls._meta.model._default_manager.filter(pk=pk))
         gql_type = info.schema.get_type(cls._meta.name)
         return optimized(queryset, info, object_type=gql_type, field_nodes=info.field_nodes).first()
 

@@ -49,3 +49,16 @@ class RestoreForm(forms.Form):
     archive = forms.FileField(label=_("Backup archive (.tar.gz)"))
     slug = forms.SlugField(label=_("New slug"), max_length=41)
     name = forms.CharField(label=_("New name"), max_length=200)
+
+
+class PackageForm(forms.Form):
+    file = forms.FileField(label=_("GIS package"),
+                           help_text=_("A GeoPackage (.gpkg) whose layers are named like the registry's: wards, "
+                                       "roads, buildings, holdings, containments, treatment_plants … Columns "
+                                       "carry the field names of the data dictionary."))
+    skip_bad_rows = forms.BooleanField(label=_("Skip bad rows"), required=False,
+                                       help_text=_("Leave out the rows with problems and import the rest. "
+                                                   "Without it, one bad row stops the whole package."))
+    srid = forms.IntegerField(label=_("Coordinate system (EPSG code)"), required=False, min_value=1024,
+                              max_value=999999,
+                              help_text=_("Only when the file does not state its own, e.g. 32645 for UTM 45N."))

@@ -35,11 +35,37 @@ def console_audit(*, actor, action: str, municipality=None, **details) -> Consol
                                             details=json.loads(json.dumps(details, default=str)))
 
 
-def onboarding_create(*, by, **fields) -> Municipality:
+def onboarding_create(*, by, holding_id_pattern: str | None = None, **fields) -> Municipality:
+    """Step 1 of the wizard: the municipality, its schema, domain and features (tenants.municipality_create)."""
+    if holding_id_pattern is not None:
+        try:
+            re.compile(holding_id_pattern)
+        except re.error as error:
+            raise field_error({"holding_id_pattern": _("Not a valid regular expression: %(error)s")
+                               % {"error": error}}, code="invalid_pattern") from error
     municipality = municipality_create(**fields)
+    if holding_id_pattern is not None and holding_id_pattern != municipality.holding_id_pattern:
+        municipality.holding_id_pattern = holding_id_pattern
+        municipality.save(update_fields=["holding_id_pattern"])
     console_audit(actor=by, action="create", municipality=municipality, slug=municipality.slug,
-                  features=fields.get("features", []))
+                  features=fields.get("features", []), holding_id_pattern=municipality.holding_id_pattern)
     return municipality
+
+
+def onboarding_package_start(*, by, municipality: Municipality, upload, skip_bad_rows: bool = False,
+                             srid: int | None = None):
+    """Step 2: the initial GIS package (a GeoPackage with several layers) through the import pipeline, as a
+    Celery job in the municipality's schema. Returns the DataImport; raises SourceError for a file refused
+    before anything is stored."""
+    from django_tenants.utils import tenant_context
+
+    from imis.tenant_apps.dataio.package import package_import_start
+
+    with tenant_context(municipality):
+        data_import = package_import_start(upload=upload, by=by, skip_bad_rows=skip_bad_rows, srid=srid)
+    console_audit(actor=by, action="gis_package", municipality=municipality, file=data_import.file_name,
+                  import_id=str(data_import.pk), skip_bad_rows=skip_bad_rows)
+    return data_import
 
 
 def feature_toggle(*, by, municipality: Municipality, code: str, is_enabled: bool, settings_data: dict | None = None):
@@ -76,35 +102,6 @@ def invite_admin(*, by, municipality: Municipality, email: str, full_name: str =
     )
     console_audit(actor=by, action="invite", municipality=municipality, email=email)
     return user
-
-
-def onboarding_checklist(municipality: Municipality) -> list[dict]:
-    """What is still missing before the municipality can work (read inside its schema)."""
-    from django_tenants.utils import tenant_context
-
-    from imis.tenant_apps.registry.models import Building, Holding, TreatmentPlant, Ward
-
-    admins = Membership.objects.filter(municipality=municipality, role=Role.MUNICIPAL_ADMIN, is_active=True).count()
-    users = Membership.objects.filter(municipality=municipality, is_active=True).values("user").distinct().count()
-    enabled = set(municipality.features.filter(is_enabled=True).values_list("feature_id", flat=True))
-    with tenant_context(municipality):
-        counts = {"wards": Ward.objects.count(), "buildings": Building.objects.count(),
-                  "holdings": Holding.objects.count(), "plants": TreatmentPlant.objects.count()}
-    items = [
-        {"key": "created", "label": _("Municipality created"), "done": True},
-        {"key": "gis", "label": _("GIS data loaded (wards and buildings)"),
-         "done": counts["wards"] > 0 and counts["buildings"] > 0},
-        {"key": "holdings", "label": _("Holdings registered"), "done": counts["holdings"] > 0},
-        {"key": "admin", "label": _("Municipal admin invited"), "done": admins > 0},
-        {"key": "users", "label": _("Staff accounts (at least 3)"), "done": users >= 3},
-    ]
-    if "fsm" in enabled:
-        items.append({"key": "plants", "label": _("Treatment plant registered"), "done": counts["plants"] > 0})
-        items.append({"key": "providers", "label": _("Desludging service providers registered"), "done": False,
-                      "later": True})
-    if "holding_tax" in enabled:
-        items.append({"key": "rates", "label": _("Holding tax rates set"), "done": False, "later": True})
-    return items
 
 
 # --- support sessions ---------------------------------------------------------------------------------

@@ -20,8 +20,9 @@ def audit_record(
     *, actor, action: str, instance, before: dict | None = None, after: dict | None = None,
     batch: uuid.UUID | None = None,
 ) -> AuditEntry:
-    """Record one change to `instance` by `actor` (a user or None for the system); bumps the data version."""
-    data_version_bump_on_commit()
+    """Record one change to `instance` by `actor` (a user or None for the system); bumps the data version (and
+    that of the instance's app, its source: see imis.platform.versioning)."""
+    data_version_bump_on_commit(source=instance._meta.app_label)
     return AuditEntry.objects.create(
         actor_id=getattr(actor, "pk", None),
         actor_label=getattr(actor, "email", "") or "system",
@@ -37,8 +38,9 @@ def audit_record(
 
 def audit_record_many(*, actor, action: str, rows: list[tuple[str, str, str, dict | None, dict | None]]) -> uuid.UUID:
     """Bulk paths: one entry per changed row, (model, object_id, label, before, after), in one INSERT."""
-    batch = uuid.uuid4()
-    data_version_bump_on_commit()
+    batch, rows = uuid.uuid4(), list(rows)
+    for source in sorted({model.split(".", 1)[0] for model, *_rest in rows}) or [None]:
+        data_version_bump_on_commit(source=source)
     AuditEntry.objects.bulk_create(
         [
             AuditEntry(

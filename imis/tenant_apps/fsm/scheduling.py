@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -197,15 +198,18 @@ def route_day_nearest_neighbour(stops: list[Stop], *, trucks: list[Truck], depot
 
 
 def plan_programme(stops: list[Stop], *, trucks: list[Truck], depot: tuple[float, float],
-                   days: list[datetime.date], method: str = "ortools", seconds_per_day: float = 1.0) -> Plan:
-    """The whole plan: select by urgency within capacity, sweep into days, route each day."""
+                   days: list[datetime.date], method: str = "ortools", seconds_per_day: float = 1.0,
+                   progress: Callable[[int, int], None] | None = None) -> Plan:
+    """The whole plan: select by urgency within capacity, sweep into days, route each day.
+
+    `progress(done, total)` is told after each day is routed (a job's progress bar)."""
     if not trucks or not days:
         return Plan(unplanned=[s.key for s in stops])
     day_capacity = sum(t.daily_capacity_m3 for t in trucks)
     kept, waiting = select_within_capacity(stops, total_capacity_m3=day_capacity * len(days))
     plan = Plan(unplanned=[s.key for s in waiting])
     groups = sweep_into_days(kept, depot=depot, days=len(days), day_capacity_m3=day_capacity)
-    for date, group in zip(days, groups, strict=True):
+    for done, (date, group) in enumerate(zip(days, groups, strict=True), start=1):
         if method == "ortools":
             routes, dropped = route_day_ortools(group, trucks=trucks, depot=depot, date=date,
                                                 seconds=seconds_per_day)
@@ -213,4 +217,6 @@ def plan_programme(stops: list[Stop], *, trucks: list[Truck], depot: tuple[float
             routes, dropped = route_day_nearest_neighbour(group, trucks=trucks, depot=depot, date=date)
         plan.routes.extend(routes)
         plan.unplanned.extend(dropped)
+        if progress is not None:
+            progress(done, len(days))
     return plan

@@ -3,6 +3,7 @@
 import uuid
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from imis.platform.crypto import decrypt, encrypt
@@ -53,6 +54,8 @@ class OnlinePayment(models.Model):
     class Kind(models.TextChoices):
         HOLDING_TAX = "holding_tax", _("Holding tax")
         FSM_FEE = "fsm_fee", _("Desludging fee")
+        LICENCE_FEE = "licence_fee", _("Trade licence fee")
+        SEVERAL = "several", _("Several dues")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -78,6 +81,69 @@ class OnlinePayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} {self.currency} ({self.status})"
+
+
+class OnlinePaymentLine(models.Model):
+    """One due paid by an online payment (a payment may cover several): which payable, how much, and what the
+    payable recorded for it once the gateway confirmed."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the gateway")
+        SETTLED = "settled", _("Recorded")
+        CREDIT = "credit", _("Already paid: held for refund")
+
+    payment = models.ForeignKey(OnlinePayment, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(max_length=20)
+    reference = models.CharField(max_length=60)
+    label = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    receipt_number = models.CharField(max_length=30, blank=True, db_index=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["payment", "pk"]
+        indexes = [models.Index(fields=["kind", "reference"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.reference} {self.amount}"
+
+
+class FeePayment(models.Model):
+    """A service fee received for a service that keeps no ledger of its own (desludging), online or at the
+    counter: numbered without gaps in its own receipt series; at most one valid payment per service."""
+
+    class Method(models.TextChoices):
+        CASH = "cash", _("Cash")
+        CHEQUE = "cheque", _("Cheque")
+        BANK = "bank", _("Bank transfer")
+        ONLINE = "online", _("Online")
+
+    class Status(models.TextChoices):
+        VALID = "valid", _("Valid")
+        REVERSED = "reversed", _("Reversed")
+
+    kind = models.CharField(max_length=20)
+    holding = models.ForeignKey(Holding, null=True, blank=True, on_delete=models.PROTECT, related_name="fee_payments")
+    fsm_application = models.ForeignKey("fsm.Application", null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="fee_payments")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    method = models.CharField(max_length=8, choices=Method.choices)
+    reference = models.CharField(max_length=100, blank=True)
+    receipt_number = models.CharField(max_length=30, unique=True)
+    received_at = models.DateTimeField(db_index=True)
+    cashier_id = models.BigIntegerField(null=True, blank=True)
+    cashier_label = models.CharField(max_length=254, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALID)
+    reversal_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [models.UniqueConstraint(fields=["fsm_application"], condition=Q(status="valid"),
+                                               name="uniq_valid_fsm_fee_payment")]
+
+    def __str__(self) -> str:
+        return self.receipt_number
 
 
 class ProcessedEvent(models.Model):

@@ -7,8 +7,9 @@ once per event, after re-checking amount and currency against what was asked.
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +23,8 @@ from imis.tenant_apps.tax import services as tax
 from imis.tenant_apps.tax.models import LedgerEntry, Payment
 
 from .gateways import GatewayError, GatewayEvent, gateway_for
-from .models import GatewayConfig, OnlinePayment, ProcessedEvent, Refund
+from .models import GatewayConfig, OnlinePayment, OnlinePaymentLine, ProcessedEvent, Refund
+from .payables import AlreadySettled, Due, Payable, Settlement, payable_for
 
 
 def gateway_config(name: str = "stripe") -> GatewayConfig:
@@ -51,21 +53,65 @@ def holding_dues(holding: Holding) -> Decimal:
     return max(tax.holding_balance(holding), Decimal(0))
 
 
-def checkout_start_tax(*, holding: Holding, amount=None, success_url: str, cancel_url: str) -> OnlinePayment:
-    """Pay a holding's tax due (or part of it) online."""
-    due = holding_dues(holding)
-    amount = tax.money(amount if amount not in (None, "") else due)
-    if amount <= 0:
-        raise field_error({"amount": _("Nothing is due on this holding.")}, code="nothing_due")
-    if amount > due:
-        raise field_error({"amount": _("You can pay up to ৳ %(due)s.") % {"due": due}}, code="more_than_due")
+def _dues_chosen(*, holding: Holding, items) -> list[tuple[Payable, Due, Decimal]]:
+    """Each (kind, reference, amount or None) re-read from its payable, in this municipality, for this holding.
+    A due that is not there (paid, another holding's, another municipality's, a disabled feature) gets one
+    uniform answer."""
+    chosen, seen = [], set()
+    gone = field_error({"dues": _("One of the chosen dues is not payable now; it may have been paid already. "
+                                  "Reload the page and choose again.")}, code="nothing_due")
+    for kind, reference, amount in items:
+        payable = payable_for(kind)
+        if payable is None or not payable.is_enabled() or (kind, reference) in seen:
+            raise gone
+        seen.add((kind, reference))
+        due = payable.due(str(reference))
+        if due is None or due.holding_id != holding.pk:
+            raise gone
+        if amount in (None, ""):
+            amount = due.amount
+        else:
+            try:
+                amount = tax.money(amount)
+            except (InvalidOperation, ValueError, TypeError) as error:
+                raise field_error({"amount": _("Enter an amount in taka, like 1500 or 1500.50.")},
+                                  code="invalid_amount") from error
+        if amount <= 0:
+            raise field_error({"amount": _("Enter an amount above zero.")}, code="invalid_amount")
+        if amount > due.amount:
+            raise field_error({"amount": _("You can pay up to ৳ %(due)s.") % {"due": due.amount}},
+                              code="more_than_due")
+        if amount != due.amount and not due.is_partial_allowed:
+            raise field_error({"amount": _("%(what)s is paid in full: ৳ %(due)s.") % {"what": due.title,
+                                                                                   "due": due.amount}},
+                              code="partial_not_allowed")
+        chosen.append((payable, due, amount))
+    if not chosen:
+        raise field_error({"dues": _("Choose at least one due to pay.")}, code="required")
+    return chosen
+
+
+def checkout_start(*, holding: Holding, items, success_url: str, cancel_url: str) -> OnlinePayment:
+    """Pay one or several of a holding's dues online in one checkout. `items`: (kind, reference, amount or
+    None for the whole due). Nothing is settled here: the gateway's webhook does that."""
+    chosen = _dues_chosen(holding=holding, items=items)
     config = gateway_config()
     municipality = connection.tenant
-    payment = OnlinePayment.objects.create(
-        kind=OnlinePayment.Kind.HOLDING_TAX, holding=holding, amount=amount, currency=municipality.currency,
-        description=_("Holding tax %(holding)s, %(name)s") % {"holding": holding.holding_id,
-                                                              "name": municipality.name},
-        gateway=config.gateway)
+    kinds = {due.kind for _payable, due, _amount in chosen}
+    kind = kinds.pop() if len(kinds) == 1 else OnlinePayment.Kind.SEVERAL
+    total = sum((amount for _payable, _due, amount in chosen), Decimal(0))
+    titles = "; ".join(due.title for _payable, due, _amount in chosen)
+    fsm_application = None
+    if kind == OnlinePayment.Kind.FSM_FEE and len(chosen) == 1:
+        fsm_application = int(chosen[0][1].reference)
+    with transaction.atomic():
+        payment = OnlinePayment.objects.create(
+            kind=kind, holding=holding, amount=total, currency=municipality.currency,
+            description=f"{municipality.name}: {titles}"[:200], gateway=config.gateway,
+            fsm_application_id=fsm_application)
+        OnlinePaymentLine.objects.bulk_create([
+            OnlinePaymentLine(payment=payment, kind=due.kind, reference=due.reference, label=due.title[:200],
+                              amount=amount) for _payable, due, amount in chosen])
     try:
         session = gateway_for(config).create_checkout(
             payment=payment, success_url=success_url.replace("{payment}", str(payment.pk)),
@@ -81,6 +127,40 @@ def checkout_start_tax(*, holding: Holding, amount=None, success_url: str, cance
     return payment
 
 
+def checkout_start_tax(*, holding: Holding, amount=None, success_url: str, cancel_url: str) -> OnlinePayment:
+    """Pay a holding's tax due (or part of it) online."""
+    if holding_dues(holding) <= 0:
+        raise field_error({"amount": _("Nothing is due on this holding.")}, code="nothing_due")
+    return checkout_start(holding=holding, items=[("holding_tax", str(holding.pk), amount)],
+                          success_url=success_url, cancel_url=cancel_url)
+
+
+def _lines_settle(payment: OnlinePayment, *, method: str, by, payment_reference: str) -> list[str]:
+    """Each line to its payable, each in its own savepoint: a due paid meanwhile becomes a credit line."""
+    credits = []
+    for line in payment.lines.select_for_update().order_by("pk"):
+        if line.status != OnlinePaymentLine.Status.PENDING:
+            continue
+        payable = payable_for(line.kind)
+        try:
+            if payable is None:
+                raise AlreadySettled(f"unknown payable {line.kind}")
+            with transaction.atomic():
+                settlement = payable.settle(reference=line.reference, amount=line.amount, method=method, by=by,
+                                            payment_reference=payment_reference)
+        except (AlreadySettled, ValidationError) as problem:
+            message = " ".join(getattr(problem, "messages", [str(problem)]))
+            line.status, line.note = OnlinePaymentLine.Status.CREDIT, message[:300]
+            line.save(update_fields=["status", "note"])
+            credits.append(f"{line.label}: {message}")
+            continue
+        line.status, line.receipt_number = OnlinePaymentLine.Status.SETTLED, settlement.receipt_number
+        line.save(update_fields=["status", "receipt_number"])
+        if line.kind == "holding_tax" and payment.tax_payment_id is None:
+            payment.tax_payment = settlement.record
+    return credits
+
+
 def _settle(payment: OnlinePayment, event: GatewayEvent) -> str:
     """Apply one gateway outcome to a (locked) payment; returns what happened."""
     if event.type == "paid":
@@ -94,18 +174,47 @@ def _settle(payment: OnlinePayment, event: GatewayEvent) -> str:
             audit_record(actor=None, action=AuditEntry.Action.UPDATE, instance=payment,
                          after={"status": "flagged", "reason": payment.status_reason})
             return "flagged"
-        receipt = tax.payment_record(by=None, holding=payment.holding, amount=payment.amount,
-                                     method=Payment.Method.ONLINE, gateway_reference=event.session_id,
-                                     reference=event.payment_reference)
-        payment.status, payment.confirmed_at, payment.tax_payment = OnlinePayment.Status.PAID, timezone.now(), receipt
+        credits = _lines_settle(payment, method="online", by=None, payment_reference=event.session_id)
+        payment.status, payment.confirmed_at = OnlinePayment.Status.PAID, timezone.now()
         payment.gateway_payment_reference = event.payment_reference
-        payment.save(update_fields=["status", "confirmed_at", "tax_payment", "gateway_payment_reference"])
-        return f"paid, receipt {receipt.receipt_number}"
+        if credits:
+            payment.status_reason = ("Credit to refund — " + "; ".join(credits))[:300]
+        payment.save(update_fields=["status", "confirmed_at", "tax_payment", "gateway_payment_reference",
+                                    "status_reason"])
+        audit_record(actor=None, action=AuditEntry.Action.UPDATE, instance=payment,
+                     after={"status": "paid", "credits": credits})
+        receipts = list(payment.lines.exclude(receipt_number="").values_list("receipt_number", flat=True))
+        outcome = f"paid, receipt {', '.join(receipts)}" if receipts else "paid"
+        return outcome + (f"; {len(credits)} credit(s)" if credits else "")
     if event.type in ("expired", "failed") and payment.status == OnlinePayment.Status.PENDING:
         payment.status = OnlinePayment.Status.EXPIRED if event.type == "expired" else OnlinePayment.Status.FAILED
         payment.save(update_fields=["status"])
         return event.type
     return f"ignored {event.type} on a {payment.status} payment"
+
+
+def counter_take(*, by, holding: Holding, items, method: str, reference: str = "") -> list[Settlement]:
+    """At the counter: the cashier takes one or several of a holding's dues in cash, cheque or bank transfer;
+    the same payables record them and number the receipts. All or nothing."""
+    if method not in ("cash", "cheque", "bank"):
+        raise field_error({"method": _("Choose how it was paid.")}, code="invalid_choice")
+    if method in ("cheque", "bank") and not reference.strip():
+        raise field_error({"reference": _("Enter the cheque or transfer reference.")}, code="required")
+    chosen = _dues_chosen(holding=holding, items=items)
+    permissions = actor_permissions(by, connection.tenant)
+    for payable, due, _amount in chosen:
+        if permissions is not None and not (permissions & set(payable.collect_permissions)):
+            raise field_error({"dues": _("Your role does not allow taking %(what)s.") % {
+                "what": payable.verbose_name}}, code="forbidden")
+    settlements = []
+    with transaction.atomic():
+        for payable, due, amount in chosen:
+            try:
+                settlements.append(payable.settle(reference=due.reference, amount=amount, method=method, by=by,
+                                                  payment_reference=reference.strip()))
+            except AlreadySettled as problem:
+                raise field_error({"dues": str(problem)}, code="nothing_due") from problem
+    return settlements
 
 
 def gateway_event_apply(*, gateway: str, event: GatewayEvent, event_type: str = "") -> str:
