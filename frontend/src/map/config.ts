@@ -47,6 +47,8 @@ export function readJson<T>(id: string | undefined): T | null {
 const RECORD_OF_LAYER: Record<string, "building" | "containment" | "application"> = {
   buildings: "building",
   buildings_sanitation: "building",
+  buildings_tax_due: "building",
+  buildings_water: "building",
   containments: "containment",
   containments_emptying_due: "containment",
   fsm_applications: "application",

@@ -67,6 +67,21 @@ DUE_LEGEND = (
     ("ok", _("Not due"), "#16a34a"),
     ("unknown", _("No date"), "#9ca3af"),
 )
+TAX_DUE_LEGEND = (
+    ("paid", _("Paid up"), "#16a34a"),
+    ("one_year", _("1 year due"), "#f59e0b"),
+    ("two_years", _("2 years due"), "#ea580c"),
+    ("three_plus", _("3 or more years due"), "#b91c1c"),
+    ("not_assessed", _("No holding or no tax record"), "#9ca3af"),
+)
+WATER_LEGEND = (
+    ("connected", _("Municipal supply, connected"), "#2563eb"),
+    ("municipal_no_id", _("Municipal supply, no customer ID"), "#7c3aed"),
+    ("tube_well", _("Tube well"), "#0d9488"),
+    ("surface", _("Pond / surface water"), "#dc2626"),
+    ("other", _("Other"), "#f59e0b"),
+    ("unknown", _("Not recorded"), "#9ca3af"),
+)
 BUILDING_PROPS = (
     P("bin", "t.bin"), P("holding_id", "h.holding_id"), P("ward", "w.number", "integer", True),
     P("functional_use", "t.functional_use", filterable=True), P("floors", "t.floors", "integer", True),
@@ -141,6 +156,35 @@ LAYERS: dict[str, Layer] = {layer.name: layer for layer in [
           min_zoom=14, feature="fsm", thematic_of="containments", style_property="due_status", legend=DUE_LEGEND,
           is_collection=False, sort_order=31),
 ]}
+
+
+def _tax_due_layer() -> Layer:
+    # The rule for years due lives with the tax ledger (apportionment to the oldest dues first); the layer joins it.
+    from imis.tenant_apps.tax.selectors import holding_years_due_join
+
+    status = ("CASE WHEN tax_due.balance IS NULL OR (tax_due.balance = 0 AND tax_due.years_due = 0 "
+              "AND NOT EXISTS (SELECT 1 FROM tax_ledgerentry l WHERE l.holding_id = t.holding_id)) "
+              "THEN 'not_assessed' WHEN tax_due.years_due = 0 THEN 'paid' WHEN tax_due.years_due = 1 THEN 'one_year' "
+              "WHEN tax_due.years_due = 2 THEN 'two_years' ELSE 'three_plus' END")
+    return Layer("buildings_tax_due", _("Buildings by tax due status"), "registry_building", "footprint", "Polygon",
+                 (*BUILDING_PROPS, P("years_due", "tax_due.years_due", "integer", True),
+                  P("balance", "tax_due.balance::float8", "number"), P("tax_status", status)),
+                 min_zoom=14, feature="holding_tax", joins=BUILDING_JOINS + " " + holding_years_due_join("t.holding_id"),
+                 thematic_of="buildings", style_property="tax_status", legend=TAX_DUE_LEGEND, is_collection=False,
+                 sort_order=22)
+
+
+_WATER_STATUS = ("CASE WHEN t.water_source = 'municipal' AND t.water_customer_id <> '' THEN 'connected' "
+                 "WHEN t.water_source = 'municipal' THEN 'municipal_no_id' "
+                 "WHEN t.water_source IN ('tube_well', 'deep_tube_well') THEN 'tube_well' "
+                 "WHEN t.water_source = 'pond' THEN 'surface' WHEN t.water_source = 'other' THEN 'other' "
+                 "ELSE 'unknown' END")
+LAYERS["buildings_water"] = Layer(
+    "buildings_water", _("Buildings by water connection"), "registry_building", "footprint", "Polygon",
+    (*BUILDING_PROPS, P("water_source", "t.water_source", filterable=True), P("water_status", _WATER_STATUS)),
+    min_zoom=14, feature="water_supply", joins=BUILDING_JOINS, thematic_of="buildings", style_property="water_status",
+    legend=WATER_LEGEND, is_collection=False, sort_order=23)
+LAYERS["buildings_tax_due"] = _tax_due_layer()
 
 
 def layers_for(municipality) -> list[Layer]:
