@@ -20,7 +20,7 @@ from imis.tenant_apps.audit.models import AuditEntry
 from imis.tenant_apps.audit.services import audit_record
 from imis.tenant_apps.registry.models import Holding
 from imis.tenant_apps.tax import services as tax
-from imis.tenant_apps.tax.models import LedgerEntry, Payment
+from imis.tenant_apps.tax.models import LedgerEntry
 
 from .gateways import GatewayError, GatewayEvent, gateway_for
 from .models import GatewayConfig, OnlinePayment, OnlinePaymentLine, ProcessedEvent, Refund
@@ -202,7 +202,7 @@ def counter_take(*, by, holding: Holding, items, method: str, reference: str = "
         raise field_error({"reference": _("Enter the cheque or transfer reference.")}, code="required")
     chosen = _dues_chosen(holding=holding, items=items)
     permissions = actor_permissions(by, connection.tenant)
-    for payable, due, _amount in chosen:
+    for payable, _due, _amount in chosen:
         if permissions is not None and not (permissions & set(payable.collect_permissions)):
             raise field_error({"dues": _("Your role does not allow taking %(what)s.") % {
                 "what": payable.verbose_name}}, code="forbidden")
@@ -257,6 +257,11 @@ def payments_reconcile(*, hours: int = 48) -> dict:
     return report
 
 
+def _credit_total(payment: OnlinePayment) -> Decimal:
+    return sum(payment.lines.filter(status=OnlinePaymentLine.Status.CREDIT).values_list("amount", flat=True),
+               Decimal(0))
+
+
 def refund_request(*, by, payment: OnlinePayment, amount, reason: str) -> Refund:
     permissions = actor_permissions(by, connection.tenant)
     if permissions is not None and "tax.collect" not in permissions:
@@ -268,6 +273,15 @@ def refund_request(*, by, payment: OnlinePayment, amount, reason: str) -> Refund
         raise field_error({"amount": _("Refund between 0 and the amount paid.")}, code="invalid_amount")
     if not reason.strip():
         raise field_error({"reason": _("Say why the money goes back.")}, code="required")
+    settled = list(payment.lines.filter(status=OnlinePaymentLine.Status.SETTLED))
+    if amount > _credit_total(payment) and any(not payable_for(line.kind).is_reversible for line in settled):
+        raise field_error({"refund": _("A trade licence fee that issued a certificate is refunded by cancelling "
+                                       "the licence at the licence desk; refund only the credit here.")},
+                          code="not_reversible")
+    if amount > _credit_total(payment) and amount != payment.amount and any(
+            line.kind != "holding_tax" for line in settled):
+        raise field_error({"amount": _("Refund the whole payment, or only what was paid twice.")},
+                          code="invalid_amount")
     return Refund.objects.create(payment=payment, amount=amount, reason=reason.strip(),
                                  requested_by_id=getattr(by, "pk", None))
 
@@ -294,8 +308,14 @@ def refund_approve(*, by, refund: Refund) -> Refund:
         refund.status, refund.approved_by_id = Refund.Status.DONE, getattr(by, "pk", None)
         refund.save(update_fields=["status", "approved_by_id", "gateway_refund_id"])
         payment = refund.payment
-        if payment.tax_payment_id and refund.amount == payment.amount:
-            tax.payment_reverse(by=None, payment=payment.tax_payment, reason=f"Refunded: {refund.reason}")
+        if refund.amount <= _credit_total(payment):  # money that was never applied to a due goes back
+            pass
+        elif refund.amount == payment.amount:  # everything goes back: every recorded due is due again
+            for line in payment.lines.filter(status=OnlinePaymentLine.Status.SETTLED):
+                payable_for(line.kind).reverse(receipt_number=line.receipt_number, reason=f"Refunded: {refund.reason}",
+                                               by=None)
+            if not payment.lines.exists() and payment.tax_payment_id:  # paid before payments had lines
+                tax.payment_reverse(by=None, payment=payment.tax_payment, reason=f"Refunded: {refund.reason}")
         elif payment.tax_payment_id:  # part of the money goes back: that part is due again
             LedgerEntry.objects.create(holding=payment.holding, kind=LedgerEntry.Kind.REVERSAL, amount=refund.amount,
                                        payment=payment.tax_payment, at=timezone.now(),

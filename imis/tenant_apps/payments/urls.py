@@ -13,4 +13,7 @@ urlpatterns = [
     path("portal/desludging/", views.portal_request_desludging, name="portal_desludging"),
     path("portal/feedback/<int:application_id>/", views.portal_feedback, name="portal_feedback"),
     path("portal/leave/", views.portal_logout, name="portal_logout"),
+    path("portal/receipts/<str:number>/receipt.pdf", views.portal_receipt_pdf, name="portal_receipt_pdf"),
+    # public: the QR code on fee receipts
+    path("portal/verify/<str:number>/", views.receipt_verify, name="verify"),
 ]

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -15,11 +16,12 @@ from imis.platform.middleware import public_page
 from imis.platform.permissions import permission_required
 from imis.shared_apps.tenants.features import is_feature_enabled
 from imis.tenant_apps.fsm.models import Application
+from imis.tenant_apps.licences.models import Licence
 from imis.tenant_apps.registry.models import Holding
 from imis.tenant_apps.tax import services as tax
-from imis.tenant_apps.tax.models import Bill, Payment
+from imis.tenant_apps.tax.models import Bill
 
-from . import services
+from . import payables, services
 from .gateways import SignatureError
 from .models import OnlinePayment
 from .portal import SESSION_KEY, holding_verified, lookup_allowed
@@ -70,33 +72,57 @@ def portal_lookup(request):
                   else 200)
 
 
+def _language(request) -> str:
+    lang = request.GET.get("lang") or translation.get_language() or "en"
+    return "bn" if lang.startswith("bn") else "en"
+
+
 @public_page
 def portal_holding(request):
     holding = _portal_holding(request)
     municipality = request.municipality
+    has_fsm = is_feature_enabled(municipality, "fsm")
+    has_licences = is_feature_enabled(municipality, "trade_licence")
     context = {
         "holding": holding, "due": services.holding_dues(holding),
+        "dues": payables.holding_dues(holding, municipality),
+        "receipts": payables.holding_receipts(holding, municipality),
         "bills": Bill.objects.filter(holding=holding).order_by("-fiscal_year", "-period")[:12],
-        "receipts": Payment.objects.filter(holding=holding).order_by("-received_at")[:12],
-        "online": OnlinePayment.objects.filter(holding=holding).order_by("-created")[:5],
+        "online": OnlinePayment.objects.filter(holding=holding, status=OnlinePayment.Status.PENDING)
+        .order_by("-created")[:3],
         "has_tax": is_feature_enabled(municipality, "holding_tax"),
-        "has_fsm": is_feature_enabled(municipality, "fsm"),
-        "applications": Application.objects.filter(holding=holding).order_by("-received_at")[:10],
+        "has_fsm": has_fsm, "has_licences": has_licences,
+        "applications": (Application.objects.filter(holding=holding).select_related("emptying")
+                         .prefetch_related("fee_payments").order_by("-received_at")[:10]) if has_fsm else [],
+        "licences": (Licence.objects.filter(holding=holding).select_related("category").order_by("-applied_on")[:10]
+                     if has_licences else []),
     }
     return render(request, "payments/portal_holding.html", context)
+
+
+def _items_from(post) -> list[tuple[str, str, str | None]]:
+    """The dues ticked on the portal ("kind:reference"), with an amount where the due may be paid in part."""
+    items = []
+    for key in post.getlist("due"):
+        kind, _sep, reference = key.partition(":")
+        items.append((kind, reference, post.get(f"amount-{key}") or None))
+    if not items and post.get("amount"):  # the old single-amount form: holding tax
+        items.append(("holding_tax", "", post.get("amount")))
+    return items
 
 
 @require_POST
 @public_page
 def portal_pay(request):
     holding = _portal_holding(request)
-    if not is_feature_enabled(request.municipality, "holding_tax"):
-        raise Http404
-    return_url = request.build_absolute_uri(reverse("payments:portal_return", args=["00000000"])).replace(
-        "00000000", "{payment}")
+    placeholder = "00000000-0000-0000-0000-000000000000"
+    return_url = request.build_absolute_uri(reverse("payments:portal_return", args=[placeholder])).replace(
+        placeholder, "{payment}")
+    items = [(kind, reference or (str(holding.pk) if kind == "holding_tax" else ""), amount)
+             for kind, reference, amount in _items_from(request.POST)]
     try:
-        payment = services.checkout_start_tax(holding=holding, amount=request.POST.get("amount") or None,
-                                              success_url=return_url, cancel_url=return_url)
+        payment = services.checkout_start(holding=holding, items=items, success_url=return_url,
+                                          cancel_url=return_url)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("payments:portal_holding")
@@ -106,8 +132,35 @@ def portal_pay(request):
 @public_page
 def portal_return(request, payment_id):
     holding = _portal_holding(request)
-    payment = get_object_or_404(OnlinePayment, pk=payment_id, holding=holding)
-    return render(request, "payments/portal_return.html", {"payment": payment})
+    payment = get_object_or_404(OnlinePayment.objects.select_related("tax_payment"), pk=payment_id, holding=holding)
+    context = {"payment": payment, "lines": list(payment.lines.all())}
+    if request.headers.get("HX-Request"):
+        return render(request, "payments/_portal_payment_status.html", context)
+    return render(request, "payments/portal_return.html", context)
+
+
+@public_page
+def portal_receipt_pdf(request, number: str):
+    """A receipt of this holding (any kind), as PDF; nothing of another holding or municipality."""
+    holding = _portal_holding(request)
+    language = _language(request)
+    for payable in payables.payables_enabled(request.municipality):
+        content = payable.receipt_pdf(number, holding=holding, municipality=request.municipality,
+                                      language=language, request=request)
+        if content is not None:
+            response = HttpResponse(content, content_type="application/pdf")
+            response["Content-Disposition"] = f'inline; filename="receipt-{number}-{language}.pdf"'
+            return response
+    raise Http404
+
+
+@public_page
+def receipt_verify(request, number: str):
+    """A resident scans a fee receipt's QR: number, service, holding ID, amount, date, status — no owner."""
+    number = number.strip()
+    facts = payables.receipt_verify(number, request.municipality)
+    return render(request, "payments/verify.html", {"number": number, "facts": facts},
+                  status=200 if facts else 404)
 
 
 @require_POST
@@ -160,6 +213,7 @@ def portal_logout(request):
 
 @permission_required("tax.view")
 def online_payments(request):
-    payments = OnlinePayment.objects.select_related("holding", "tax_payment").order_by("-created")[:200]
+    payments = (OnlinePayment.objects.select_related("holding", "tax_payment").prefetch_related("lines")
+                .order_by("-created")[:200])
     return render(request, "payments/online_list.html", {"payments": payments, "total": tax.money(
         sum((p.amount for p in payments if p.status == "paid"), 0))})
