@@ -40,3 +40,25 @@ def test_idempotency_key_returns_the_same_job(world):
         first = job_create(kind="bill_run", title="Bills 2026-27 Q1", idempotency_key="2026-27-q1")
         again = job_create(kind="bill_run", title="Bills 2026-27 Q1", idempotency_key="2026-27-q1")
     assert first.pk == again.pk
+
+
+def test_a_job_whose_queue_cannot_be_reached_fails_with_a_message(world, django_capture_on_commit_callbacks):
+    """A real Celery app whose broker port is closed: the job does not stay 'queued' for ever."""
+    from celery import Celery
+
+    from imis.tenant_apps.jobs.models import Job
+    from imis.tenant_apps.jobs.services import job_enqueue
+
+    unreachable = Celery("unreachable", broker="redis://127.0.0.1:1/0", broker_connection_timeout=0.5)
+
+    @unreachable.task(name="tests.never_runs")
+    def never_runs(job_id):  # pragma: no cover - the broker never takes it
+        raise AssertionError
+
+    with tenant_context(world.khulna):
+        job = job_create(kind="export", title="Export", by=world.user("gis_officer", "khulna"))
+        with django_capture_on_commit_callbacks(execute=True):
+            job_enqueue(job=job, task=never_runs)
+        job.refresh_from_db()
+        assert job.status == Job.Status.FAILED
+        assert "task queue could not be reached" in job.error

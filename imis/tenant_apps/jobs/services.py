@@ -3,13 +3,18 @@ inside one long transaction still shows its progress to the page polling it."""
 
 from __future__ import annotations
 
+import logging
+
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError
 
 from .models import Job
 
 PROGRESS_SECONDS = 24 * 3600
+logger = logging.getLogger(__name__)
 
 
 def _progress_key(job_id) -> str:
@@ -25,9 +30,24 @@ def job_create(*, kind: str, title: str, by=None, params: dict | None = None, id
                               params=params or {}, idempotency_key=idempotency_key)
 
 
+# A broker that does not answer within these few tries fails the job at once: the page says so, instead of a job
+# that stays "queued" for ever.
+ENQUEUE_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+
+
 def job_enqueue(*, job: Job, task, **kwargs) -> Job:
-    """Send the Celery task after the job row is committed (the worker must find it)."""
-    transaction.on_commit(lambda: task.delay(str(job.pk), **kwargs))
+    """Send the Celery task after the job row is committed (the worker must find it). When the task queue cannot
+    be reached the job is marked failed with a message the user can act on."""
+
+    def send():
+        try:
+            task.apply_async(args=(str(job.pk),), kwargs=kwargs, retry=True, retry_policy=ENQUEUE_RETRY)
+        except OperationalError as error:  # kombu's wrapper of the broker's connection errors
+            logger.warning("job %s: could not queue %s: %s", job.pk, task.name, error)
+            job_fail(job_id=job.pk, error=str(_("The task queue could not be reached, so this job did not start. "
+                                                "Please try again in a few minutes.")))
+
+    transaction.on_commit(send)
     return job
 
 
