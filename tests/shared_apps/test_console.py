@@ -56,11 +56,11 @@ def test_onboarding_creates_a_ready_municipality(world, console):
         "centroid_lon": 89.51, "centroid_lat": 23.17, "timezone": "Asia/Dhaka", "currency": "BDT",
         "default_language": "bn", "holding_id_pattern": r"^\d{2}-\d{4}$",
     })
-    assert response.status_code == 302 and response["Location"] == "/console/m/narail/"
+    assert response.status_code == 302 and response["Location"] == "/console/m/narail/onboarding/gis/"
     narail = Municipality.objects.get(slug="narail")
     assert narail.holding_id_pattern == r"^\d{2}-\d{4}$" and narail.default_language == "bn"
     page = console.get("/console/m/narail/").content.decode()
-    assert 'data-check="created" data-done="yes"' in page and 'data-check="gis" data-done="no"' in page
+    assert 'data-check="created" data-done="yes"' in page and 'data-check="buildings" data-done="no"' in page
     assert ConsoleAuditEntry.objects.filter(action="create", municipality=narail).exists()
 
 
