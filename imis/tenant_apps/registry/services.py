@@ -436,7 +436,7 @@ def _containment_since(containment: Containment) -> datetime.date:
     if containment.construction_year:
         return datetime.date(containment.construction_year, 7, 1)
     if containment.surveyed_at:
-        return containment.surveyed_at.date()
+        return timezone.localdate(containment.surveyed_at)  # the municipality's calendar day, not UTC's
     return timezone.localdate()
 
 
@@ -463,7 +463,8 @@ def containments_refresh_emptying_due() -> int:
             GROUP BY cb.containment_id
         )
         UPDATE registry_containment c SET next_emptying_due = (
-            COALESCE(c.last_emptied_on, make_date(c.construction_year, 7, 1), c.surveyed_at::date, current_date)
+            COALESCE(c.last_emptied_on, make_date(c.construction_year, 7, 1),
+                     (c.surveyed_at AT TIME ZONE %(tz)s)::date, %(today)s)
             + (floor(365.25 * CASE
                 WHEN c.volume_m3 IS NULL OR c.volume_m3 = 0 OR COALESCE(u.users, 0) <= 0 THEN %(max_years)s
                 ELSE LEAST(GREATEST(c.volume_m3 * 1000 * %(fill)s / (u.users * %(rate)s), %(min_years)s),
@@ -474,7 +475,8 @@ def containments_refresh_emptying_due() -> int:
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, {"pph": PERSONS_PER_HOUSEHOLD, "max_years": max_years, "fill": EMPTYING_FILL_SHARE,
-                             "rate": rate, "min_years": MIN_EMPTYING_INTERVAL_YEARS})
+                             "rate": rate, "min_years": MIN_EMPTYING_INTERVAL_YEARS,
+                             "tz": timezone.get_current_timezone_name(), "today": timezone.localdate()})
         return cursor.rowcount
 
 

@@ -162,6 +162,22 @@ def test_bulk_refresh_gives_the_same_due_dates_as_the_service(khulna):
     assert containment.next_emptying_due == one_by_one
 
 
+def test_due_dates_count_from_the_survey_day_in_the_municipalitys_calendar(khulna):
+    """Surveyed at 02:00 in Dhaka on 1 July = 20:00 UTC on 30 June: both ways count from 1 July."""
+    surveyed = datetime.datetime(2026, 6, 30, 20, 0, tzinfo=datetime.UTC)
+    building = services.building_create(by=officer(khulna), bin="B-T", footprint=square(500, 20), households=2)
+    containment = services.containment_create(
+        by=officer(khulna), building_ids=[building.pk], code="C-9", type="septic_tank", location=point(505, 35),
+        surveyed_at=surveyed)
+    one_by_one = containment.next_emptying_due
+    assert (one_by_one - datetime.date(2026, 7, 1)).days % 365 in (0, 1) or one_by_one.month == 7 and \
+        one_by_one.day in (1, 2)
+    Containment.objects.update(next_emptying_due=None)
+    services.containments_refresh_emptying_due()
+    containment.refresh_from_db()
+    assert containment.next_emptying_due == one_by_one
+
+
 def test_containment_too_far_from_its_building_is_refused(khulna):
     building = services.building_create(by=officer(khulna), bin="B-E", footprint=square(100, 20))
     with pytest.raises(ValidationError) as error:
