@@ -81,14 +81,14 @@ def console(world, client):
 
 @pytest.fixture
 def jobs_now(world, monkeypatch):
-    """Celery's delay(), run in the test's thread and in the schema of the municipality the job belongs to."""
-    def delay(job_id, import_id):
-        municipality = next(m for m in (world.khulna, world.jhenaidah)
-                            if _has_import(m, import_id))
+    """Sending the Celery task runs it in the test's thread, in the schema of the municipality it belongs to."""
+    def apply_async(args=(), kwargs=None, **options):
+        import_id = (kwargs or {})["import_id"]
+        municipality = next(m for m in (world.khulna, world.jhenaidah) if _has_import(m, import_id))
         with tenant_context(municipality):
-            return tasks.run_import(job_id, import_id=import_id)
+            return tasks.run_import(*args, **kwargs)
 
-    monkeypatch.setattr(tasks.run_import, "delay", delay)
+    monkeypatch.setattr(tasks.run_import, "apply_async", apply_async)
 
 
 def _has_import(municipality, import_id) -> bool:
@@ -166,7 +166,7 @@ def test_a_package_with_one_bad_layer_writes_nothing_and_offers_the_rejects(worl
 def test_progress_is_shown_while_the_job_waits(world, console, monkeypatch, tmp_path,
                                                django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr(tasks.run_import, "delay", lambda *args, **kwargs: sent.append((args, kwargs)))
+    monkeypatch.setattr(tasks.run_import, "apply_async", lambda *args, **kwargs: sent.append((args, kwargs)))
     package = gis_package(tmp_path / "pkg.gpkg", _origin(world.jhenaidah))
     with django_capture_on_commit_callbacks(execute=True):
         response = _upload(console, "jhenaidah", package)
