@@ -12,6 +12,7 @@ Permissions and features are declared, not coded into resolvers:
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum as PyEnum
@@ -254,6 +255,36 @@ def clean_input(model: type[models.Model], data: dict) -> dict:
             if value is None or not value.is_finite():
                 raise _invalid(name, "Enter a number.", "invalid")
         cleaned[name] = value
+    return cleaned
+
+
+DATE_BOUNDS = (datetime.date(1900, 1, 1), datetime.date(2200, 12, 31))
+
+
+def check_date(name: str, value) -> None:
+    """Dates and times a municipal record can hold (and PostgreSQL can convert across time zones)."""
+    day = value.date() if isinstance(value, datetime.datetime) else value
+    if isinstance(day, datetime.date) and not DATE_BOUNDS[0] <= day <= DATE_BOUNDS[1]:
+        raise _invalid(name, f"Enter a date from {DATE_BOUNDS[0].year} to {DATE_BOUNDS[1].year}.", "out_of_range")
+
+
+def clean_columns(model: type[models.Model], data: dict) -> dict:
+    """`clean_input`, then each number checked by its column's validators (digits, ranges) and each date kept
+    within DATE_BOUNDS, so that what a service writes fits its column: a per-field error, never a database one."""
+    cleaned = clean_input(model, data)
+    for name, value in cleaned.items():
+        if value is None:
+            continue
+        check_date(name, value)
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        if isinstance(field, models.DecimalField | models.IntegerField) and not isinstance(value, bool):
+            try:
+                field.run_validators(field.to_python(value))
+            except ValidationError as error:
+                raise ValidationError({name: error.error_list})
     return cleaned
 
 

@@ -120,6 +120,20 @@ def node_of(model, global_id, *, expected: str, field: str):
     return nodes_of(model, [global_id], expected=expected, field=field)[0]
 
 
+def node_in(queryset, global_id, *, expected: str | tuple[str, ...], field: str):
+    """The object behind a mutation input's global ID, looked up in `queryset` (what the caller may see) and
+    accepting any of the `expected` type names; `invalid_id` / `not_found` payload errors otherwise."""
+    names = (expected,) if isinstance(expected, str) else tuple(expected)
+    try:
+        type_name, schema, pk = global_id_parse(global_id)
+    except BadUserInput as error:
+        raise ValidationError({field: ValidationError(error.message, code="invalid_id")})
+    found = queryset.filter(pk=pk).first() if type_name in names and schema == current_schema() else None
+    if found is None:
+        raise ValidationError({field: ValidationError(f"No {names[0]} with this ID exists here.", code="not_found")})
+    return found
+
+
 # --- connections --------------------------------------------------------------------------------------------
 
 
@@ -158,6 +172,8 @@ def _page_size(value, name: str) -> int | None:
 class PagedConnectionField(graphene.relay.ConnectionField):
     """A list field paginated by cursors: `first`/`after` (or `last`/`before`), at most MAX_PAGE_SIZE per page.
 
+    Give it a node type (its connection is used) or a connection class.
+
     The resolver returns a queryset (filtered, ordered and optimised); this field reads one page of it in one
     query, plus one COUNT only when `totalCount` or `last` without `before` needs it.
     """
@@ -168,7 +184,8 @@ class PagedConnectionField(graphene.relay.ConnectionField):
         kwargs.setdefault("last", graphene.Int(description=f"The last items of the list, at most {MAX_PAGE_SIZE}."))
         kwargs.setdefault("after", graphene.String(description="A cursor: items after it."))
         kwargs.setdefault("before", graphene.String(description="A cursor: items before it."))
-        super().__init__(node_type._meta.connection, *args, **kwargs)
+        is_connection = isinstance(node_type, type) and issubclass(node_type, graphene.relay.Connection)
+        super().__init__(node_type if is_connection else node_type._meta.connection, *args, **kwargs)
 
     @classmethod
     def resolve_connection(cls, connection_type, args, resolved):

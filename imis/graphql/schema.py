@@ -11,11 +11,20 @@ import graphene
 
 from .base import guard_schema
 from .core.queries import CoreQuery
+from .fsm.mutations import FsmMutation
+from .fsm.queries import FsmQuery
+from .kpi.queries import KpiQuery
+from .licences.mutations import LicenceMutation
+from .licences.queries import LicenceQuery
+from .payments.queries import PaymentsQuery
 from .registry.mutations import RegistryMutation
 from .registry.queries import RegistryQuery
+from .surveys.queries import SurveyQuery
+from .tax.mutations import TaxMutation
+from .tax.queries import TaxQuery
 
-QUERIES = (CoreQuery, RegistryQuery)
-MUTATIONS = (RegistryMutation,)
+QUERIES = (CoreQuery, RegistryQuery, FsmQuery, TaxQuery, LicenceQuery, KpiQuery, SurveyQuery, PaymentsQuery)
+MUTATIONS = (RegistryMutation, FsmMutation, TaxMutation, LicenceMutation)
 
 
 class Query(*QUERIES, graphene.ObjectType):

@@ -32,5 +32,32 @@ def test_every_registry_layer_and_workflow_step_is_in_the_schema():
     assert {"node", "me", "municipality", "wards", "buildings", "holdings", "containments", "roads", "drains",
             "sewers", "waterLines", "waterBodies", "waterloggingAreas", "lowIncomeCommunities", "treatmentPlants",
             "publicToilets", "municipalBoundaries"} <= set(query)
-    assert set(mutation) == {"buildingCreate", "buildingUpdate", "buildingsBulkUpdate", "buildingsLinkNearestRoads",
-                             "holdingCreate", "holdingUpdate", "containmentCreate", "containmentUpdate"}
+    assert {"fsmApplications", "fsmApplication", "serviceProviders", "vehicles", "crewMembers",
+            "fsmTreatmentPlants", "fsmDisposals", "taxAssessments", "taxObjections", "taxBills", "taxPayments",
+            "taxAdjustments", "taxDues", "taxHoldingDue", "tradeLicences", "tradeLicence", "businessCategories",
+            "tradeLicenceFeeDue", "kpiDashboard", "surveySubmissions", "onlinePayments"} <= set(query)
+    assert set(mutation) == {
+        "buildingCreate", "buildingUpdate", "buildingsBulkUpdate", "buildingsLinkNearestRoads", "holdingCreate",
+        "holdingUpdate", "containmentCreate", "containmentUpdate",
+        "fsmApplicationRegister", "fsmApplicationApprove", "fsmApplicationReject", "fsmApplicationSchedule",
+        "fsmApplicationReschedule", "fsmApplicationRecordEmptying", "fsmDisposalRecord",
+        "fsmApplicationRecordFeedback", "fsmApplicationCancel",
+        "taxPaymentRecord", "taxPaymentReverse", "taxAssessmentCreate", "taxObjectionFile", "taxObjectionDecide",
+        "taxAdjustmentRequest", "taxAdjustmentDecide",
+        "tradeLicenceApply", "tradeLicenceInspect", "tradeLicenceApprove", "tradeLicenceReject", "tradeLicencePay",
+        "tradeLicenceCancel",
+    }
+
+
+def test_every_domain_type_declares_its_permission_and_feature():
+    """A type of a feature's domain is gated by that feature and a permission, so guard_schema protects it."""
+    from imis.graphql.fsm import types as fsm
+    from imis.graphql.licences import types as licences
+    from imis.graphql.tax import types as tax
+
+    for module, feature in ((fsm, "fsm"), (tax, "holding_tax"), (licences, "trade_licence")):
+        for name in dir(module):
+            value = getattr(module, name)
+            meta = getattr(value, "_meta", None)
+            if isinstance(value, type) and getattr(meta, "fields", None) and hasattr(value, "imis_feature"):
+                assert value.imis_feature == feature and value.imis_permission, name

@@ -1,0 +1,1 @@
+"""GraphQL for faecal sludge management: types, queries, mutations, loaders."""

@@ -1,0 +1,1 @@
+"""GraphQL for KPIs (read only): types, queries."""

@@ -1,0 +1,1 @@
+"""GraphQL for trade licences: types, queries, mutations, loaders."""

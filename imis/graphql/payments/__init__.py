@@ -1,0 +1,1 @@
+"""GraphQL for online payments (read only)."""

@@ -1,0 +1,1 @@
+"""GraphQL for holding tax: types, queries, mutations, loaders."""
