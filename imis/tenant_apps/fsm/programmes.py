@@ -11,7 +11,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 
-from django.contrib.gis.geos import GEOSGeometry, Polygon
+from django.contrib.gis.gdal import GDALException
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, Polygon
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
@@ -53,7 +54,7 @@ def _validated_area(area) -> Polygon | None:
     if isinstance(area, str):
         try:
             area = GEOSGeometry(area)
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, GEOSException, GDALException) as error:
             raise field_error({"area": _("This is neither GeoJSON nor WKT.")}, code="invalid_geometry") from error
     if area.geom_type == "MultiPolygon" and len(area) == 1:
         area = area[0]
@@ -98,10 +99,10 @@ def programme_create(*, by, name: str, start_date: datetime.date, end_date: date
     vehicles = list(vehicles or [])
     if not vehicles:
         raise field_error({"vehicles": _("Choose at least one vehicle.")}, code="required")
-    unavailable = [v.registration for v in vehicles if v.status != Vehicle.Status.AVAILABLE]
-    if unavailable:
-        raise field_error({"vehicles": _("Not available: %(vehicles)s.") % {"vehicles": ", ".join(unavailable)}},
-                          code="vehicle_unavailable")
+    retired = [v.registration for v in vehicles if v.status == Vehicle.Status.RETIRED]
+    if retired:  # a truck in the workshop may be back by then: only the available ones are planned
+        raise field_error({"vehicles": _("Retired: %(vehicles)s.") % {"vehicles": ", ".join(retired)}},
+                          code="vehicle_retired")
     ward_ids = sorted(set(ward_ids or []))
     area = _validated_area(area)
     if not ward_ids and area is None:

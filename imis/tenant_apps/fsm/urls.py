@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import programme_views, views
 
 app_name = "fsm"
 urlpatterns = [
@@ -26,4 +26,20 @@ urlpatterns = [
     path("setup/<slug:kind>/<int:pk>/edit/", views.config_edit, name="config_edit"),
     path("reports/", views.reports_index, name="reports"),
     path("reports/<slug:name>/", views.report_page, name="report"),
+    # scheduled (block) desludging programmes
+    path("programmes/", programme_views.programme_list, name="programme_list"),
+    path("programmes/new/", programme_views.programme_create, name="programme_create"),
+    path("programmes/reintegration/", programme_views.reintegration, name="programme_reintegration"),
+    path("programmes/<int:pk>/", programme_views.programme_detail, name="programme_detail"),
+    path("programmes/<int:pk>/candidates/", programme_views.programme_candidates, name="programme_candidates"),
+    path("programmes/<int:pk>/plan/", programme_views.programme_plan, name="programme_plan"),
+    path("programmes/<int:pk>/progress/", programme_views.programme_progress, name="programme_progress"),
+    path("programmes/<int:pk>/route/", programme_views.programme_route, name="programme_route"),
+    path("programmes/<int:pk>/notify/", programme_views.programme_notify, name="programme_notify"),
+    path("programmes/<int:pk>/households/", programme_views.programme_households, name="programme_households"),
+    path("programmes/<int:pk>/visits/<int:visit_pk>/accept/", programme_views.visit_accept,
+         name="programme_visit_accept"),
+    path("programmes/<int:pk>/visits/<int:visit_pk>/decline/", programme_views.visit_decline,
+         name="programme_visit_decline"),
+    path("programmes/<int:pk>/export.csv", programme_views.programme_export, name="programme_export"),
 ]
