@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db.models import F
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -65,7 +66,8 @@ class DesludgingFeePayable(Payable):
             return None
         detail = ""
         if application.emptied_at:
-            detail = _("Emptied on %(day)s") % {"day": timezone.localtime(application.emptied_at).strftime("%d %b %Y")}
+            day = date_format(timezone.localtime(application.emptied_at).date(), "j M Y")
+            detail = _("Emptied on %(day)s") % {"day": day}
         return Due(kind=self.kind, reference=str(application.pk), holding_id=application.holding_id,
                    title=_title(application), amount=amount, detail=detail)
 

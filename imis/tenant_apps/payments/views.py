@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from imis.platform.middleware import public_page
 from imis.platform.permissions import permission_required
+from imis.shared_apps.accounts.selectors import has_permission
 from imis.shared_apps.tenants.features import is_feature_enabled
 from imis.tenant_apps.fsm.models import Application
 from imis.tenant_apps.licences.models import Licence
@@ -22,7 +24,7 @@ from imis.tenant_apps.tax import services as tax
 from imis.tenant_apps.tax.models import Bill
 
 from . import payables, services
-from .gateways import SignatureError
+from .gateways import CHECKOUT_ORIGINS, SignatureError
 from .models import OnlinePayment
 from .portal import SESSION_KEY, holding_verified, lookup_allowed
 
@@ -78,6 +80,7 @@ def _language(request) -> str:
 
 
 @public_page
+@csp_update({"form-action": CHECKOUT_ORIGINS})  # the pay form's POST ends in a redirect to the gateway
 def portal_holding(request):
     holding = _portal_holding(request)
     municipality = request.municipality
@@ -215,5 +218,58 @@ def portal_logout(request):
 def online_payments(request):
     payments = (OnlinePayment.objects.select_related("holding", "tax_payment").prefetch_related("lines")
                 .order_by("-created")[:200])
-    return render(request, "payments/online_list.html", {"payments": payments, "total": tax.money(
+    return render(request, "payments/online_list.html", {"payments": payments, "can_collect": _may_collect(request),
+                                                         "total": tax.money(
         sum((p.amount for p in payments if p.status == "paid"), 0))})
+
+
+COUNTER_PERMISSIONS = ("tax.collect", "fsm.approve", "licence.manage")
+
+
+def _may_collect(request) -> bool:
+    return any(has_permission(request, code) for code in COUNTER_PERMISSIONS)
+
+
+def counter(request):
+    """One counter for every due of a holding: holding tax, desludging fees, trade licence fees — cash, cheque or
+    bank transfer, the same payables as online, one receipt per due."""
+    if not _may_collect(request):
+        return render(request, "errors/403.html", {"reason": "role", "permission": "tax.collect"}, status=403)
+    query = (request.GET.get("holding") or request.POST.get("holding") or "").strip().upper()
+    holding = Holding.objects.filter(holding_id=query).select_related("ward").first() if query else None
+    context = {"query": query, "holding": holding, "errors": [], "settlements": [],
+               "method": request.POST.get("method", "cash"), "reference": request.POST.get("reference", "")}
+    if holding is not None and request.method == "POST":
+        try:
+            context["settlements"] = services.counter_take(
+                by=request.user, holding=holding, items=_items_from(request.POST),
+                method=request.POST.get("method", ""), reference=request.POST.get("reference", ""))
+        except ValidationError as error:
+            context["errors"] = error.messages
+        else:
+            messages.success(request, _("Recorded: %(numbers)s.") % {
+                "numbers": ", ".join(s.receipt_number for s in context["settlements"])})
+    if holding is not None:
+        context["dues"] = payables.holding_dues(holding, request.municipality)
+    context["methods"] = [("cash", _("Cash")), ("cheque", _("Cheque")), ("bank", _("Bank transfer"))]
+    return render(request, "payments/counter.html", context)
+
+
+def staff_receipt_pdf(request, number: str):
+    """A desludging or licence fee receipt for the staff who take or check fees."""
+    if not (_may_collect(request) or has_permission(request, "tax.view") or has_permission(request, "fsm.view")):
+        return render(request, "errors/403.html", {"reason": "role", "permission": "tax.view"}, status=403)
+    for payable in payables.payables_enabled(request.municipality):
+        if payable.kind == "holding_tax":
+            continue  # tax receipts have their own pages (tax.view)
+        record = payable.verify(number)
+        if record is None:
+            continue
+        holding = Holding.objects.filter(holding_id=record["holding_id"]).first()
+        content = holding and payable.receipt_pdf(number, holding=holding, municipality=request.municipality,
+                                                  language=_language(request), request=request)
+        if content:
+            response = HttpResponse(content, content_type="application/pdf")
+            response["Content-Disposition"] = f'inline; filename="receipt-{number}.pdf"'
+            return response
+    raise Http404

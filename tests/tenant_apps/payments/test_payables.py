@@ -219,7 +219,7 @@ def test_portal_lists_fees_pays_them_and_serves_the_receipts(estate, stripe_api,
                             HTTP_HOST="khulna.localhost")
     assert looked_up.status_code == 302
     page = client.get("/portal/holding/", HTTP_HOST="khulna.localhost").content.decode()
-    assert f'data-due="fsm_fee:{estate.application.pk}"' in page and "Karim Store" in page
+    assert f'data-payable="fsm_fee:{estate.application.pk}"' in page and "Karim Store" in page
     assert f'data-application="{estate.application.number}"' in page
     response = client.post("/portal/pay/", {"due": [f"fsm_fee:{estate.application.pk}",
                                                     f"licence_fee:{estate.licence.pk}:{estate.licence_year}"]},
@@ -275,3 +275,23 @@ def test_fee_receipts_verify_from_their_qr_code_without_the_owner(estate, stripe
     assert f"TL-000001-{estate.licence_year}" in licence_page and "Abdul Karim" not in licence_page
     assert client.get("/portal/verify/FSR-99999999/", HTTP_HOST="khulna.localhost").status_code == 404
     assert client.get("/portal/verify/FSR-00000001/", HTTP_HOST="jhenaidah.localhost").status_code == 404
+
+
+def test_the_counter_page_takes_fees_with_numbered_receipts(estate, world, tenant_client):
+    cashier = tenant_client(world.khulna, estate.user("cashier"))
+    page = cashier.get("/payments/counter/", {"holding": estate.holding.holding_id}).content.decode()
+    assert f'data-payable="fsm_fee:{estate.application.pk}"' in page and 'data-payable="licence_fee:' in page
+    cheque = cashier.post("/payments/counter/", {"holding": estate.holding.holding_id, "method": "cheque",
+                                                 "due": f"fsm_fee:{estate.application.pk}"}).content.decode()
+    assert "Enter the cheque or transfer reference." in cheque
+    done = cashier.post("/payments/counter/", {"holding": estate.holding.holding_id, "method": "cash",
+                                               "due": f"fsm_fee:{estate.application.pk}"}).content.decode()
+    assert 'data-receipt="FSR-00000001"' in done
+    with tenant_context(world.khulna):
+        assert FeePayment.objects.get().cashier_label == "cashier@khulna.test"
+    pdf = cashier.get("/payments/receipts/FSR-00000001/receipt.pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert tenant_client(world.khulna, estate.user("service_provider")).get(
+        "/payments/counter/", {"holding": estate.holding.holding_id}).status_code == 403
+    assert tenant_client(world.jhenaidah, world.user("cashier", "jhenaidah")).get(
+        "/payments/receipts/FSR-00000001/receipt.pdf").status_code == 404

@@ -6,6 +6,9 @@ import abc
 from dataclasses import dataclass
 from decimal import Decimal
 
+# Where a payment form may send the resident (CSP form-action also covers the redirect after the POST).
+CHECKOUT_ORIGINS = ["https://checkout.stripe.com"]
+
 
 class GatewayError(Exception):
     pass
