@@ -6,6 +6,12 @@ The value is numerator ÷ denominator (× 100 for percentages); a zero denominat
 — never a crash and never a fake 0 %. Indicators whose data has no ward (plants, effluent tests) are city-wide.
 
 Periods are Bangladesh fiscal years (July to June, 2026 = 2026-27) or one of their quarters (Q1 = Jul–Sep).
+
+Each indicator names its data sources (the apps whose tables it reads: "fsm", "registry", "tax" ...). Its cached
+value is keyed by those sources' versions (imis.platform.versioning), so an emptying recomputes the FSM
+indicators and leaves the registry and tax ones alone. Statements several indicators or periods share, and the
+period-free halves of a computation (the people served by each ward's pits and tanks), are cached the same way
+as "parts" (Context.part), so a new emptying does not rescan 150,000 buildings.
 """
 
 from __future__ import annotations
@@ -129,6 +135,7 @@ class Context:
     safe_rule: dict = field(default_factory=lambda: dict(DEFAULT_SAFE_RULE))
     today: datetime.date | None = None
     memo: dict = field(default_factory=dict)  # shared SQL results (several indicators read one statement)
+    versions: dict | None = None  # source versions: parts are cached across requests under them (None: not)
 
     @property
     def params(self) -> dict:
@@ -140,6 +147,30 @@ class Context:
         if name not in self.memo:
             self.memo[name] = compute()
         return self.memo[name]
+
+    def part(self, name: str, sources: tuple[str, ...], compute: Callable[[], object]):
+        """A period-free intermediate result, cached under the versions of the sources it reads (when the
+        caller gave versions), and within this computation."""
+        def cached():
+            if self.versions is None:
+                return compute()
+            from django.core.cache import cache
+
+            key = f"kpi:part:{name}:{versions_key(sources, self.versions)}"
+            value = cache.get(key)
+            if value is None:
+                value = compute()
+                cache.set(key, value, PART_CACHE_SECONDS)
+            return value
+        return self.once(f"part:{name}", cached)
+
+
+PART_CACHE_SECONDS = 3600
+
+
+def versions_key(sources, versions: dict) -> str:
+    """"<*>.<fsm>.<registry>" — the versions a cached result depends on ("*": changes that named no source)."""
+    return ".".join(str(versions[name]) for name in ("*", *sorted(sources)))
 
 
 def _rows(sql: str, params: dict) -> Rows:
@@ -177,6 +208,7 @@ class Indicator:
     is_period_bound: bool = True  # False: a snapshot of the registry as it is now
     is_available: Callable[[], bool] = lambda: True  # the app it reads is installed
     total: Callable[[Context, Rows], tuple] | None = None  # the city figure when it is not the sum of the wards
+    sources: tuple[str, ...] = ()  # the apps whose tables it reads (default: by feature, see SOURCES_OF_FEATURE)
 
     @property
     def scale(self) -> Decimal:
@@ -193,8 +225,15 @@ class Indicator:
 REGISTRY: dict[str, Indicator] = {}
 
 
+# What an indicator of a feature reads, unless it says otherwise. Every indicator reads the registry (wards,
+# buildings, holdings); the payments app settles online payments into tax payments.
+SOURCES_OF_FEATURE = {"fsm": ("fsm", "registry"), "holding_tax": ("tax", "payments", "registry"),
+                      "trade_licence": ("licences", "registry"), None: ("registry",)}
+
+
 def indicator(**spec):
     def register(compute):
+        spec.setdefault("sources", SOURCES_OF_FEATURE[spec.get("feature")])
         item = Indicator(compute=compute, **spec)
         REGISTRY[item.code] = item
         return compute
@@ -337,16 +376,21 @@ def _expected_sludge(ctx: Context) -> dict:
     def compute():
         rate = Decimal(str(ctx.fsm.get("sludge_accumulation_litres_per_person_year", 40)))
         days = Decimal(ctx.period.days_elapsed(today=ctx.today))
-        with connection.cursor() as cursor:
-            cursor.execute("""SELECT w.number, sum(b.population_male + b.population_female + b.population_other)
-                              FROM registry_building b
-                              JOIN (SELECT DISTINCT building_id FROM registry_containment_buildings) served
-                                ON served.building_id = b.id
-                              LEFT JOIN registry_ward w ON w.id = b.ward_id
-                              GROUP BY w.number""")
-            people = {ward: Decimal(total or 0) for ward, total in cursor.fetchall()}
+        people = ctx.part("people_served", ("registry",), _people_served)
         return {ward: total * rate / 1000 * days / Decimal("365.25") for ward, total in people.items()}
     return ctx.once("expected_sludge", compute)
+
+
+def _people_served() -> dict:
+    """People per ward in buildings served by at least one pit or tank (whatever the period)."""
+    with connection.cursor() as cursor:
+        cursor.execute("""SELECT w.number, sum(b.population_male + b.population_female + b.population_other)
+                          FROM registry_building b
+                          JOIN (SELECT DISTINCT building_id FROM registry_containment_buildings) served
+                            ON served.building_id = b.id
+                          LEFT JOIN registry_ward w ON w.id = b.ward_id
+                          GROUP BY w.number""")
+        return {ward: Decimal(total or 0) for ward, total in cursor.fetchall()}
 
 
 def _emptied_volume(ctx: Context) -> dict:
@@ -510,19 +554,29 @@ def cwis_equity(ctx: Context) -> Rows:
            explanation=_("How many pits and tanks were emptied in the period. Regular emptying keeps them from "
                          "overflowing."))
 def cwis_containments_emptied(ctx: Context) -> Rows:
-    # the few containments emptied in the period, found once, then one pass over the containments
-    return _rows("""WITH emptied AS (
-                        SELECT a.containment_id AS id FROM fsm_application a
-                        JOIN fsm_emptying e ON e.application_id = a.id
-                        WHERE a.containment_id IS NOT NULL AND e.emptied_on >= %(start_date)s
-                          AND e.emptied_on < %(end_date)s
-                        UNION
-                        SELECT id FROM registry_containment
-                        WHERE last_emptied_on >= %(start_date)s AND last_emptied_on < %(end_date)s)
-                    SELECT w.number, count(emptied.id), count(*)
-                    FROM registry_containment c LEFT JOIN emptied ON emptied.id = c.id
-                    LEFT JOIN registry_ward w ON w.id = c.ward_id
-                    GROUP BY w.number""", ctx.params)
+    # the few containments emptied in the period, counted per ward; the containments per ward are period-free
+    with connection.cursor() as cursor:
+        cursor.execute("""WITH emptied AS (
+                              SELECT a.containment_id AS id FROM fsm_application a
+                              JOIN fsm_emptying e ON e.application_id = a.id
+                              WHERE a.containment_id IS NOT NULL AND e.emptied_on >= %(start_date)s
+                                AND e.emptied_on < %(end_date)s
+                              UNION
+                              SELECT id FROM registry_containment
+                              WHERE last_emptied_on >= %(start_date)s AND last_emptied_on < %(end_date)s)
+                          SELECT w.number, count(*) FROM emptied JOIN registry_containment c ON c.id = emptied.id
+                          LEFT JOIN registry_ward w ON w.id = c.ward_id GROUP BY w.number""", ctx.params)
+        emptied = {ward: Decimal(count) for ward, count in cursor.fetchall()}
+    containments = ctx.part("containments_by_ward", ("registry",), _containments_by_ward)
+    return {ward: (emptied.get(ward, Decimal(0)), containments.get(ward, Decimal(0)))
+            for ward in set(containments) | set(emptied)}
+
+
+def _containments_by_ward() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("""SELECT w.number, count(*) FROM registry_containment c
+                          LEFT JOIN registry_ward w ON w.id = c.ward_id GROUP BY w.number""")
+        return {ward: Decimal(count) for ward, count in cursor.fetchall()}
 
 
 def _city(numerator, denominator) -> Rows:
@@ -574,7 +628,7 @@ def cwis_capacity_vs_collected(ctx: Context) -> Rows:
     return _city(_capacity(ctx), sum(_emptied_volume(ctx).values(), Decimal(0)))
 
 
-@indicator(code="SF-5", group="cwis", feature="fsm", unit="%", is_city_wide=True,
+@indicator(code="SF-5", group="cwis", feature="fsm", unit="%", is_city_wide=True, sources=("fsm",),
            name=_("Effluent tests meeting standards"),
            formula=_("effluent tests in the period where every measured parameter meets the standard ÷ tests with "
                      "at least one measured parameter × 100"),
@@ -721,7 +775,8 @@ def _dataio_installed() -> bool:
     return apps.is_installed("imis.tenant_apps.dataio")
 
 
-@indicator(code="DQ-1", group="registry", unit="%", is_period_bound=False, name=_("Registry data-quality score"),
+@indicator(code="DQ-1", group="registry", unit="%", is_period_bound=False, sources=("dataio", "registry"),
+           name=_("Registry data-quality score"),
            formula=_("records (buildings, holdings, containments) not flagged by any data-quality check ÷ records "
                      "× 100, from the latest data-quality report"),
            source=_("Registry data-quality report"),

@@ -37,13 +37,24 @@ def ward_geojson(values: dict) -> dict:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("""SELECT number, name, ST_AsGeoJSON(ST_SimplifyPreserveTopology(boundary, 0.00005), 6)
+        cursor.execute("""SELECT number, name, name_bn,
+                                 ST_AsGeoJSON(ST_SimplifyPreserveTopology(boundary, 0.00005), 6)
                           FROM registry_ward WHERE boundary IS NOT NULL ORDER BY number""")
         rows = cursor.fetchall()
     import json
 
+    from django.utils import translation
+    from django.utils.translation import gettext as _
+
+    is_bangla = (translation.get_language() or "en").startswith("bn")
+
+    def label(number, name, name_bn) -> str:
+        if is_bangla:
+            return name_bn or f"ওয়ার্ড {number}"
+        return name or _("Ward %(number)s") % {"number": number}
+
     return {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": json.loads(geometry),
-         "properties": {"ward": number, "name": name or f"Ward {number}",
+         "properties": {"ward": number, "name": label(number, name, name_bn),
                         "value": None if values.get(number) is None else float(values[number])}}
-        for number, name, geometry in rows]}
+        for number, name, name_bn, geometry in rows]}

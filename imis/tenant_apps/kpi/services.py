@@ -1,9 +1,17 @@
-"""Computing the dashboard: every indicator for a period, per ward, cached under the municipality's data version.
+"""Computing the dashboard: every indicator for a period, per ward, cached under the versions of its sources.
 
-Any audited change (an emptying, a disposal, a feedback, a payment ...) bumps the data version, so the next
-request recomputes from the raw tables: numbers are current within seconds, with no nightly batch. Between
-changes, a dashboard is a handful of cache reads. Entries also expire after CACHE_SECONDS, because a few
-indicators depend on the clock (days elapsed, loads overdue for disposal).
+Any audited change (an emptying, a disposal, a feedback, a payment ...) bumps the version of the app it touched
+(imis.platform.versioning), so the next request recomputes the indicators that read that app's tables — an
+emptying recomputes the FSM indicators, not the registry's sanitation coverage nor holding tax — from the raw
+tables: numbers are current within seconds, with no nightly batch. Between changes, a dashboard is a handful of
+cache reads. Entries also expire after CACHE_SECONDS and are keyed by today's date while their period runs,
+because a few indicators depend on the clock (days elapsed, loads overdue for disposal).
+
+The dashboard page asks for `stale_ok`: when some indicators must be recomputed and their last value is at hand,
+it shows the last value at once, says so on the page (with the time it was computed), and a Celery task
+recomputes them; the page reloads itself a few seconds later. If no worker picks the task up within
+REFRESH_GRACE_SECONDS, the next request computes in the request. Exports and the API-like endpoints never take a
+stale value.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from imis.platform.versioning import data_version_current
+from imis.platform.versioning import data_version_current, source_versions_current
 from imis.shared_apps.tenants.features import enabled_features_of, feature_settings, is_feature_enabled
 
 from .indicators import (
@@ -32,10 +40,13 @@ from .indicators import (
     Rows,
     indicators_for,
     total_of,
+    versions_key,
 )
 from .models import KpiTarget, SanitationRule
 
 CACHE_SECONDS = 600
+LAST_VALUE_SECONDS = 7 * 24 * 3600  # the last computed value, shown while a newer one is being computed
+REFRESH_GRACE_SECONDS = 20  # how long a queued refresh may take before requests compute themselves
 
 
 # --- settings a computation depends on ---------------------------------------------------------------------
@@ -74,32 +85,81 @@ def _settings_digest(ctx: Context) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:10]
 
 
-def _cache_key(version: int, digest: str, item: Indicator, period: Period) -> str:
-    return f"kpi:{version}:{digest}:{item.code}:{period.key if item.is_period_bound else 'now'}"
+def _scope(item: Indicator, period: Period, today: datetime.date) -> str:
+    """The period part of a cache key: 'now' for registry snapshots; the period, and today's date while the
+    period runs (days elapsed and "overdue" move with the clock)."""
+    if not item.is_period_bound:
+        return "now"
+    return period.key if period.end_date <= today else f"{period.key}@{today.isoformat()}"
+
+
+def _cache_key(versions: dict, digest: str, item: Indicator, period: Period, today: datetime.date) -> str:
+    return f"kpi:{digest}:{item.code}:{_scope(item, period, today)}:{versions_key(item.sources, versions)}"
+
+
+def _last_key(digest: str, item: Indicator, period: Period) -> str:
+    return f"kpi:last:{digest}:{item.code}:{period.key if item.is_period_bound else 'now'}"
+
+
+def sources_of(items) -> set[str]:
+    return {name for item in items for name in item.sources}
 
 
 # --- computing ---------------------------------------------------------------------------------------------
 
+@dataclass
+class Freshness:
+    """What a dashboard served: stale values (computed before the latest change) and when they were computed."""
+
+    stale_codes: set = field(default_factory=set)
+    as_of: datetime.datetime | None = None
+    refresh_queued: bool = False
+
+    def note_stale(self, code: str, computed_at: datetime.datetime) -> None:
+        self.stale_codes.add(code)
+        self.as_of = computed_at if self.as_of is None else min(self.as_of, computed_at)
+
+
 def indicator_rows(items: list[Indicator], period: Period, *, ctx: Context | None = None,
-                   use_cache: bool = True) -> dict[str, Rows]:
-    """Each indicator's per-ward (numerator, denominator) for the period, from the cache or the database."""
+                   use_cache: bool = True, versions: dict | None = None,
+                   stale: dict | None = None) -> dict[str, Rows]:
+    """Each indicator's per-ward (numerator, denominator) for the period, from the cache or the database.
+
+    With `stale` (a dict), an indicator whose current value is not cached but whose last value is, gets the
+    last value, and `stale[code] = computed_at` records it: the caller decides to queue a refresh."""
     ctx = ctx or kpi_context(period)
     if ctx.period != period:
         ctx = Context(period=period, fsm=ctx.fsm, safe_rule=ctx.safe_rule, today=ctx.today)
     if not use_cache:
         return {item.code: item.compute(ctx) for item in items}
-    version, digest = data_version_current(), _settings_digest(ctx)
-    keys = {item.code: _cache_key(version, digest, item, period) for item in items}
+    versions = versions or source_versions_current(sources_of(items))
+    ctx.versions = versions
+    digest, today = _settings_digest(ctx), ctx.today or timezone.localdate()
+    keys = {item.code: _cache_key(versions, digest, item, period, today) for item in items}
     found = cache.get_many(list(keys.values()))
-    result, missing = {}, {}
+    result, to_compute = {}, []
     for item in items:
-        key = keys[item.code]
-        if key in found:
-            result[item.code] = found[key]
+        if keys[item.code] in found:
+            result[item.code] = found[keys[item.code]]
         else:
-            result[item.code] = missing[key] = item.compute(ctx)
-    if missing:
-        cache.set_many(missing, CACHE_SECONDS)
+            to_compute.append(item)
+    if to_compute and stale is not None:
+        last_keys = {item.code: _last_key(digest, item, period) for item in to_compute}
+        last = cache.get_many(list(last_keys.values()))
+        for item in list(to_compute):
+            entry = last.get(last_keys[item.code])
+            if entry is not None:
+                rows, computed_at = entry
+                result[item.code] = rows
+                stale[(item.code, period)] = computed_at
+                to_compute.remove(item)
+    if to_compute:
+        computed_at, fresh = timezone.now(), {}
+        for item in to_compute:
+            result[item.code] = fresh[keys[item.code]] = item.compute(ctx)
+        cache.set_many(fresh, CACHE_SECONDS)
+        cache.set_many({_last_key(digest, item, period): (result[item.code], computed_at) for item in to_compute},
+                       LAST_VALUE_SECONDS)
     return result
 
 
@@ -177,6 +237,12 @@ class Dashboard:
     by_ward: dict  # code -> {ward number: value}
     version: int
     computed_at: datetime.datetime
+    freshness: Freshness = field(default_factory=Freshness)
+
+    @property
+    def is_updating(self) -> bool:
+        """Some values shown are the last computed ones; newer ones are being computed."""
+        return bool(self.freshness.stale_codes)
 
     def groups(self) -> list[tuple[str, str, list[KpiValue]]]:
         return [(code, label, [v for v in self.values if v.indicator.group == code])
@@ -191,16 +257,22 @@ def targets_for(year: int) -> dict[str, KpiTarget]:
 
 
 def dashboard_compute(*, period: Period, ward: int | None = None, municipality=None, use_cache: bool = True,
-                      with_series: bool = True) -> Dashboard:
-    """Every visible indicator's value, previous value, target and quarterly series, for the city or a ward."""
+                      with_series: bool = True, stale_ok: bool = False) -> Dashboard:
+    """Every visible indicator's value, previous value, target and quarterly series, for the city or a ward.
+
+    stale_ok: serve the last computed value of what must be recomputed, and queue the recomputation (see the
+    module's docstring); `Dashboard.is_updating` then says so."""
     municipality = municipality or connection.tenant
     items = indicators_for(enabled_features_of(municipality))
     ctx = kpi_context(period, municipality=municipality)
-    rows = indicator_rows(items, period, ctx=ctx, use_cache=use_cache)
+    versions = source_versions_current(sources_of(items)) if use_cache else None
+    stale: dict | None = {} if stale_ok and use_cache and not _refresh_is_overdue(ctx, versions) else None
+    options = {"use_cache": use_cache, "versions": versions, "stale": stale}
+    rows = indicator_rows(items, period, ctx=ctx, **options)
     previous_period = period.previous()
     previous_ctx = Context(period=previous_period, fsm=ctx.fsm, safe_rule=ctx.safe_rule)
     bound = [item for item in items if item.is_period_bound]
-    previous_rows = indicator_rows(bound, previous_period, ctx=previous_ctx, use_cache=use_cache)
+    previous_rows = indicator_rows(bound, previous_period, ctx=previous_ctx, **options)
     quarter_rows: dict[Period, dict] = {}
     if with_series:
         for quarter in period.quarters():
@@ -212,7 +284,12 @@ def dashboard_compute(*, period: Period, ward: int | None = None, municipality=N
                 quarter_rows[quarter] = previous_rows
             else:
                 quarter_ctx = Context(period=quarter, fsm=ctx.fsm, safe_rule=ctx.safe_rule)
-                quarter_rows[quarter] = indicator_rows(bound, quarter, ctx=quarter_ctx, use_cache=use_cache)
+                quarter_rows[quarter] = indicator_rows(bound, quarter, ctx=quarter_ctx, **options)
+    freshness = Freshness()
+    if stale:
+        for (code, _period), computed_at in stale.items():
+            freshness.note_stale(code, computed_at)
+        freshness.refresh_queued = _refresh_queue(ctx, versions, period=period, with_series=with_series)
     targets = targets_for(period.year)
     values, by_ward = [], {}
     for item in items:
@@ -228,13 +305,45 @@ def dashboard_compute(*, period: Period, ward: int | None = None, municipality=N
             by_ward[item.code] = {number: _round(item.value_of(*pair), item.unit)
                                   for number, pair in rows[item.code].items() if number not in (None, ALL)}
     return Dashboard(period=period, ward=ward, values=values, by_ward=by_ward, version=data_version_current(),
-                     computed_at=timezone.now())
+                     computed_at=timezone.now(), freshness=freshness)
+
+
+def _refresh_key(ctx: Context, versions: dict) -> str:
+    return f"kpi:refresh:{_settings_digest(ctx)}:{versions_key(versions.keys() - {'*'}, versions)}"
+
+
+def _refresh_is_overdue(ctx: Context, versions: dict | None) -> bool:
+    """A refresh for these versions was queued long ago and has not landed: no worker is taking it."""
+    if versions is None:
+        return False
+    queued_at = cache.get(_refresh_key(ctx, versions))
+    return queued_at is not None and timezone.now().timestamp() - queued_at > REFRESH_GRACE_SECONDS
+
+
+def _refresh_queue(ctx: Context, versions: dict, *, period: Period, with_series: bool) -> bool:
+    """Queue one recomputation per period and version set (a lock in the cache); True if queued now or before."""
+    from .tasks import kpi_refresh_task
+
+    key = f"{_refresh_key(ctx, versions)}:{period.key}"
+    if cache.add(key, timezone.now().timestamp(), CACHE_SECONDS):
+        cache.set(_refresh_key(ctx, versions), timezone.now().timestamp(), CACHE_SECONDS)
+        kpi_refresh_task.delay(period.year, period.quarter)
+    return True
+
+
+def dashboard_refresh(*, period: Period) -> Dashboard:
+    """Recompute (into the cache) every indicator a dashboard of the period shows: what the refresh task does."""
+    return dashboard_compute(period=period)
 
 
 # --- chart series (cheap aggregates, cached the same way) --------------------------------------------------
 
+CHART_SOURCES = ("fsm", "tax", "payments", "registry")
+
+
 def _cached(name: str, period: Period, compute):
-    key = f"kpi:{data_version_current()}:chart:{name}:{period.key}"
+    versions = source_versions_current(CHART_SOURCES)
+    key = f"kpi:chart:{name}:{period.key}:{timezone.localdate().isoformat()}:{versions_key(CHART_SOURCES, versions)}"
     value = cache.get(key)
     if value is None:
         value = compute()
@@ -280,7 +389,8 @@ def monthly_activity(*, period: Period, ward: int | None = None, municipality=No
             WHERE p.status = 'valid' AND p.received_at >= %(start)s AND p.received_at < %(end)s {ward_filter}
             GROUP BY 1""")
         series["tax_collected"] = [collected.get(m, [0])[0] for m in months]
-    return {"months": [m.strftime("%b %Y") for m in months], "series": series}
+    return {"months": [m.strftime("%b %Y") for m in months], "month_starts": [m.isoformat() for m in months],
+            "series": series}
 
 
 def tax_collection_by_ward(*, period: Period) -> list[dict]:

@@ -67,6 +67,7 @@ def _cards(dashboard, language: str) -> list[dict]:
             "numerator": formatting.format_number(_round2(value.numerator), language=language),
             "denominator": formatting.format_number(_round2(value.denominator), language=language),
             "city_wide_note": item.is_city_wide and dashboard.ward is not None,
+            "is_stale": value.code in dashboard.freshness.stale_codes,
         })
     return cards
 
@@ -75,22 +76,52 @@ def _round2(value):
     return None if value is None else Decimal(value).quantize(Decimal("0.01")).normalize()
 
 
+# The charts' words in Bangla, until the Bangla catalogue has them (as the PDF report's labels below).
+CHART_LABELS_BN = {
+    "applications": "প্রাপ্ত আবেদন", "emptied": "খালি করা হয়েছে", "volume": "খালি করা (m³)",
+    "delivered": "শোধনাগারে পৌঁছেছে (m³)", "tax_collected": "আদায়কৃত হোল্ডিং কর (৳)", "target": "লক্ষ্যমাত্রা",
+    "no_data": "তথ্য নেই", "ward": "ওয়ার্ড", "value": "মান", "provider_emptyings": "খালি করার সংখ্যা",
+    "provider_volume": "খালি করা (m³)", "count_axis": "সংখ্যা", "hours": "ঘণ্টা",
+}
+
+
+def _chart_labels(language: str) -> dict:
+    labels = {"applications": _("Applications received"), "emptied": _("Emptyings"), "volume": _("m³ emptied"),
+              "delivered": _("m³ delivered to plants"), "tax_collected": _("Holding tax collected (৳)"),
+              "target": _("Target"), "no_data": _("no data"), "ward": _("Ward"), "value": _("Value"),
+              "provider_emptyings": _("Emptyings"), "provider_volume": _("m³ emptied"), "count_axis": _("Count"),
+              "hours": "h"}
+    return {**labels, **CHART_LABELS_BN} if language == "bn" else labels
+
+
+def _month_label(iso_day: str, language: str) -> str:
+    import datetime
+
+    from django.utils.formats import date_format
+
+    text = date_format(datetime.date.fromisoformat(iso_day), "M Y")
+    return formatting.to_bangla_digits(text) if language == "bn" else text
+
+
 @require_GET
 @permission_required("kpi.view")
 def index(request):
     period, ward = _filters(request)
-    dashboard = services.dashboard_compute(period=period, ward=ward)
+    # The page may show the last values for a few seconds while a worker recomputes (it says so, and reloads).
+    dashboard = services.dashboard_compute(period=period, ward=ward, stale_ok=True)
     wards = wards_for_filter()
     if ward is not None and not any(w["number"] == ward for w in wards):
         raise Http404("No such ward")
     language = translation.get_language() or "en"
     chart_data = services.charts_data(dashboard=dashboard)
     chart_data["choropleth_url"] = reverse("kpi:wards_geojson") + "?" + _query(period, None)
-    chart_data["labels"] = {"applications": _("Applications received"), "emptied": _("Emptyings"),
-                            "volume": _("m³ emptied"), "delivered": _("m³ delivered to plants"),
-                            "tax_collected": _("Holding tax collected (৳)"), "target": _("Target"),
-                            "no_data": _("no data"), "ward": _("Ward"), "value": _("Value"),
-                            "provider_emptyings": _("Emptyings"), "provider_volume": _("m³ emptied")}
+    chart_data["lang"] = "bn" if language.startswith("bn") else "en"
+    chart_data["labels"] = _chart_labels(chart_data["lang"])
+    chart_data["monthly"]["months"] = [_month_label(month, chart_data["lang"])
+                                       for month in chart_data["monthly"].get("month_starts", [])]
+    if chart_data["lang"] == "bn":
+        for kpi in chart_data["kpis"]:
+            kpi["name"] = NAMES_BN.get(kpi["code"], kpi["name"])
     groups = []
     cards = _cards(dashboard, language)
     for code, label, values in dashboard.groups():
@@ -100,7 +131,9 @@ def index(request):
         "dashboard": dashboard, "groups": groups, "period": period, "ward": ward, "wards": wards,
         "years": fiscal_years_available(), "quarters": [1, 2, 3, 4], "chart_data": chart_data,
         "query": _query(period, ward), "can_set_targets": has_permission(request, "settings.manage"),
-        "choropleth_codes": [v for v in dashboard.values if not v.indicator.is_city_wide],
+        "choropleth_codes": [{"code": v.code, "name": NAMES_BN.get(v.code, str(v.indicator.name))
+                              if chart_data["lang"] == "bn" else str(v.indicator.name)}
+                             for v in dashboard.values if not v.indicator.is_city_wide],
     })
 
 
