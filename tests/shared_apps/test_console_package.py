@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.gis.geos import LineString, MultiPolygon, Point, Polygon
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 
@@ -24,6 +25,15 @@ from imis.tenant_apps.registry.models import Building, Containment, Holding, Roa
 from tests.tenant_apps.dataio.files import write_layer
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rolled-back tests never bump a data version (it happens on commit): the console's figures, cached per
+    data version, must not come from another test."""
+    cache.clear()
+    yield
+    cache.clear()
 
 M_PER_DEG_LAT = 110_574.0
 

@@ -22,6 +22,7 @@ from django_tenants.utils import tenant_context
 from imis.platform.versioning import data_version_current
 from imis.shared_apps.accounts.models import Membership
 from imis.shared_apps.accounts.roles import Role
+from imis.shared_apps.tenants.features import CATALOGUE
 from imis.shared_apps.tenants.models import Municipality
 
 OVERVIEW_SECONDS = 600
@@ -160,7 +161,8 @@ def municipalities_for_console(*, query: str = "", sort: str = "name", direction
             "municipality": municipality,
             "domain": domains[0].domain if domains else "",
             "domains": [d.domain for d in domains],
-            "features": sorted(_enabled_features(municipality)),
+            "features": [(code, CATALOGUE[code].name if code in CATALOGUE else code)
+                         for code in sorted(_enabled_features(municipality))],
             **municipality_overview(municipality),
         })
     connection.set_schema_to_public()
