@@ -9,11 +9,12 @@ municipality.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +26,7 @@ from imis.shared_apps.accounts.roles import Role
 from imis.shared_apps.tenants.features import CATALOGUE
 from imis.shared_apps.tenants.models import Municipality
 
+log = logging.getLogger(__name__)
 OVERVIEW_SECONDS = 600
 TENANT_URLS = "imis.platform.urls_tenant"
 # The KPI snapshot on the list: one registry-wide indicator and one per main service.
@@ -101,19 +103,30 @@ def _figures(municipality: Municipality, enabled: frozenset[str]) -> dict:
 
 def municipality_overview(municipality: Municipality) -> dict:
     """Headline counts, open applications, data-quality score, KPI snapshot and last activity of one
-    municipality, read inside its schema; the figures come from the cache while its data version holds."""
+    municipality, read inside its schema; the figures come from the cache while its data version holds.
+
+    A municipality whose schema cannot be read (a failed restore, a dropped schema) is shown as unavailable
+    instead of taking the whole list down."""
     from imis.tenant_apps.audit.models import AuditEntry
 
     enabled = _enabled_features(municipality)
-    with tenant_context(municipality):
-        key = f"console:overview:{data_version_current()}:{','.join(sorted(enabled))}"
-        figures = cache.get(key)
-        if not figures or figures.get("schema") != municipality.schema_name:
-            figures = _figures(municipality, enabled)
-            cache.set(key, figures, OVERVIEW_SECONDS)
-        # Not every audit entry changes data (support sessions record their page views): read it each time.
-        last = AuditEntry.objects.aggregate(last=Max("created"))["last"]
-    return {**figures, "last_activity": last}
+    try:
+        with tenant_context(municipality), transaction.atomic():  # a failed read must not abort the request's
+            key = f"console:overview:{data_version_current()}:{','.join(sorted(enabled))}"
+            figures = cache.get(key)
+            if not figures or figures.get("schema") != municipality.schema_name:
+                figures = _figures(municipality, enabled)
+                cache.set(key, figures, OVERVIEW_SECONDS)
+            # Not every audit entry changes data (support sessions record their page views): read it each time.
+            last = AuditEntry.objects.aggregate(last=Max("created"))["last"]
+    except DatabaseError:
+        log.exception("console: the schema of %s cannot be read", municipality.schema_name)
+        connection.set_schema_to_public()
+        return {"schema": municipality.schema_name, "is_unavailable": True,
+                "counts": dict.fromkeys(("wards", "buildings", "holdings", "containments", "roads",
+                                         "open_applications")),
+                "quality": {"score": None, "is_current": False, "as_of": None}, "kpis": [], "last_activity": None}
+    return {**figures, "is_unavailable": False, "last_activity": last}
 
 
 # --- the list -------------------------------------------------------------------------------------------------
