@@ -142,6 +142,8 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Dhaka"
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
+# A broker that does not answer within a few quick tries: the job is marked failed at once (jobs.job_enqueue).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_BEAT_SCHEDULE = {
     "refresh-tenant-health": {"task": "imis.platform.tasks.record_tenant_heartbeats", "schedule": 300.0},
     "reconcile-online-payments": {"task": "imis.tenant_apps.payments.tasks.reconcile_all_municipalities",

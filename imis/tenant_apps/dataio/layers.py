@@ -130,10 +130,12 @@ def field_type(spec: LayerSpec, f: Field) -> FieldType:
     if internal in INT_LIMITS:
         low, high = INT_LIMITS[internal]
         for validator in model_field.validators:
+            limit = validator.limit_value() if callable(getattr(validator, "limit_value", None)) else \
+                getattr(validator, "limit_value", None)
             if isinstance(validator, MinValueValidator):
-                low = max(low, validator.limit_value)
+                low = max(low, limit)
             if isinstance(validator, MaxValueValidator):
-                high = min(high, validator.limit_value)
+                high = min(high, limit)
         return FieldType("int", minimum=low, maximum=high, nullable=nullable, default=default, column=column)
     if internal == "DecimalField":
         return FieldType("decimal", max_digits=model_field.max_digits, decimal_places=model_field.decimal_places,

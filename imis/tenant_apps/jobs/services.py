@@ -30,18 +30,13 @@ def job_create(*, kind: str, title: str, by=None, params: dict | None = None, id
                               params=params or {}, idempotency_key=idempotency_key)
 
 
-# A broker that does not answer within these few tries fails the job at once: the page says so, instead of a job
-# that stays "queued" for ever.
-ENQUEUE_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
-
-
 def job_enqueue(*, job: Job, task, **kwargs) -> Job:
     """Send the Celery task after the job row is committed (the worker must find it). When the task queue cannot
     be reached the job is marked failed with a message the user can act on."""
 
     def send():
         try:
-            task.apply_async(args=(str(job.pk),), kwargs=kwargs, retry=True, retry_policy=ENQUEUE_RETRY)
+            task.delay(str(job.pk), **kwargs)  # publishing retries briefly (CELERY_TASK_PUBLISH_RETRY_POLICY)
         except OperationalError as error:  # kombu's wrapper of the broker's connection errors
             logger.warning("job %s: could not queue %s: %s", job.pk, task.name, error)
             job_fail(job_id=job.pk, error=str(_("The task queue could not be reached, so this job did not start. "

@@ -6,7 +6,13 @@ municipality's projected CRS), never in degrees.
 
 from django.contrib.gis.db import models
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+def next_year() -> int:
+    """The latest construction year a record may carry (something being built may be finished next year)."""
+    return timezone.now().year + 1
 
 
 class TimeStamped(models.Model):
@@ -199,7 +205,8 @@ class Building(TimeStamped):
     floors = models.PositiveSmallIntegerField(_("floors"), default=1, validators=[MinValueValidator(1),
                                                                                    MaxValueValidator(200)])
     construction_year = models.PositiveSmallIntegerField(_("construction year"), null=True, blank=True,
-                                                         validators=[MinValueValidator(1800)])
+                                                         validators=[MinValueValidator(1800),
+                                                                     MaxValueValidator(next_year)])
     functional_use = models.CharField(_("functional use"), max_length=14, choices=FunctionalUse.choices,
                                       default=FunctionalUse.RESIDENTIAL)
     households = models.PositiveIntegerField(_("households"), default=0)
@@ -268,7 +275,9 @@ class Containment(TimeStamped):
     diameter_m = models.DecimalField(_("diameter (m)"), max_digits=6, decimal_places=2, null=True, blank=True)
     depth_m = models.DecimalField(_("depth (m)"), max_digits=6, decimal_places=2, null=True, blank=True)
     volume_m3 = models.DecimalField(_("volume (m³)"), max_digits=8, decimal_places=2, null=True, blank=True)
-    construction_year = models.PositiveSmallIntegerField(_("construction year"), null=True, blank=True)
+    construction_year = models.PositiveSmallIntegerField(_("construction year"), null=True, blank=True,
+                                                         validators=[MinValueValidator(1800),
+                                                                     MaxValueValidator(next_year)])
     location = models.PointField(_("location"), srid=4326)
     ward = models.ForeignKey(Ward, verbose_name=_("ward"), null=True, blank=True, on_delete=models.PROTECT,
                              related_name="containments")

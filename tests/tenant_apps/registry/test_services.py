@@ -9,7 +9,7 @@ from django_tenants.utils import tenant_context
 
 from imis.tenant_apps.audit.models import AuditEntry
 from imis.tenant_apps.registry import services
-from imis.tenant_apps.registry.models import Building, Containment, Holding
+from imis.tenant_apps.registry.models import Building, Containment, Holding, Ward
 
 from .factories import point, road, square, ward
 
@@ -230,3 +230,26 @@ def test_registry_rows_stay_in_their_municipality(khulna):
     with tenant_context(khulna.jhenaidah):
         assert not Building.objects.filter(bin="B-ISO").exists()
         assert Building.objects.count() == 0
+
+
+def test_overlong_holding_and_owner_fields_are_refused_by_field_and_write_nothing(khulna):
+    w = Ward.objects.get(number=1)
+    with pytest.raises(ValidationError) as refused:
+        services.holding_create(by=officer(khulna), holding_id="1-0001-00001", ward=w, address="x" * 301)
+    assert "address" in refused.value.message_dict
+    with pytest.raises(ValidationError) as refused:
+        services.holding_create(by=officer(khulna), holding_id="1-0001-00001", ward=w,
+                                owners=[{"name": "Rahima"}, {"name": "N" * 201}])
+    assert "Owner 2" in refused.value.message_dict["owners"][0]
+    with pytest.raises(ValidationError) as refused:
+        services.holding_create(by=officer(khulna), holding_id="1-0001-00001", ward=w,
+                                owners=[{"name": "Karim", "gender": "unknown"}])
+    assert "owners" in refused.value.message_dict
+    assert not Holding.objects.filter(holding_id="1-0001-00001").exists()
+
+
+def test_construction_years_are_bounded(khulna):
+    with pytest.raises(ValidationError) as refused:
+        services.building_create(by=officer(khulna), bin="B-Y", footprint=square(300, 200), construction_year=3026)
+    assert "construction_year" in refused.value.message_dict
+    assert not Building.objects.filter(bin="B-Y").exists()
