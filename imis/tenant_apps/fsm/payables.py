@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -36,14 +36,19 @@ def _next_receipt_number() -> str:
     return f"FSR-{counter.last_number:08d}"
 
 
+def _with_fee_state(applications):
+    return applications.select_related("emptying").annotate(is_fee_paid=Exists(FeePayment.objects.filter(
+        fsm_application=OuterRef("pk"), status=FeePayment.Status.VALID)))
+
+
 def _fee_open(application: Application) -> Decimal | None:
-    """The fee still to pay, or None."""
+    """The fee still to pay, or None. `application` comes from `_with_fee_state` (one query for a list)."""
     if application.status not in FEE_STATUSES or not application.fee_amount or application.fee_amount <= 0:
         return None
     emptying = getattr(application, "emptying", None)
     if emptying is not None and emptying.receipt_number:
         return None  # taken by the crew on site
-    if FeePayment.objects.filter(fsm_application=application, status=FeePayment.Status.VALID).exists():
+    if application.is_fee_paid:
         return None
     return application.fee_amount
 
@@ -72,18 +77,19 @@ class DesludgingFeePayable(Payable):
                    title=_title(application), amount=amount, detail=detail)
 
     def dues(self, holding) -> list[Due]:
-        applications = (Application.objects.filter(holding=holding, status__in=FEE_STATUSES, fee_amount__gt=0)
-                        .select_related("emptying").order_by("received_at"))
+        applications = _with_fee_state(Application.objects.filter(holding=holding, status__in=FEE_STATUSES,
+                                                                  fee_amount__gt=0)).order_by("received_at")
         return [due for due in (self._due(application) for application in applications) if due]
 
     def due(self, reference: str) -> Due | None:
         if not reference.isdigit():
             return None
-        application = Application.objects.filter(pk=int(reference)).select_related("emptying").first()
+        application = _with_fee_state(Application.objects.filter(pk=int(reference))).first()
         return self._due(application) if application else None
 
     def settle(self, *, reference, amount, method, by, payment_reference="", received_at=None) -> Settlement:
-        application = Application.objects.select_for_update().get(pk=int(reference))
+        Application.objects.select_for_update().filter(pk=int(reference)).first()  # one payment at a time
+        application = _with_fee_state(Application.objects.filter(pk=int(reference))).get()
         due = self._due(application)
         if due is None:
             raise AlreadySettled(_("%(what)s has nothing to pay any more.") % {"what": _title(application)})

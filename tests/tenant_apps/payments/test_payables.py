@@ -295,3 +295,21 @@ def test_the_counter_page_takes_fees_with_numbered_receipts(estate, world, tenan
         "/payments/counter/", {"holding": estate.holding.holding_id}).status_code == 403
     assert tenant_client(world.jhenaidah, world.user("cashier", "jhenaidah")).get(
         "/payments/receipts/FSR-00000001/receipt.pdf").status_code == 404
+
+
+def test_the_portal_page_runs_a_bounded_number_of_queries(estate, client, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.post("/portal/", {"holding_id": estate.holding.holding_id, "second_factor": estate.bill.number},
+                HTTP_HOST="khulna.localhost")
+    with CaptureQueriesContext(connection) as few:
+        client.get("/portal/holding/", HTTP_HOST="khulna.localhost")
+    with tenant_context(estate.world.khulna):
+        for n in (1, 2):  # more services on the same holding: the page does not grow a query per service
+            application = estate.emptied(n)
+            application.holding = estate.holding
+            application.save(update_fields=["holding"])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get("/portal/holding/", HTTP_HOST="khulna.localhost").content.decode()
+    assert page.count('data-payable="fsm_fee:') == 3
