@@ -313,3 +313,25 @@ def test_the_portal_page_runs_a_bounded_number_of_queries(estate, client, django
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = client.get("/portal/holding/", HTTP_HOST="khulna.localhost").content.decode()
     assert page.count('data-payable="fsm_fee:') == 3
+
+
+def test_reconciliation_records_a_fee_whose_webhook_never_came(estate, stripe_api):
+    payment = start(estate, fsm_item(estate))
+    stripe_api.complete(payment.gateway_session_id)
+    with tenant_context(estate.world.khulna):
+        report = services.payments_reconcile(hours=1)
+        assert report["repaired"] == [{"session": payment.gateway_session_id, "outcome": "paid, receipt FSR-00000001"}]
+        assert services.payments_reconcile(hours=1)["repaired"] == [] and FeePayment.objects.count() == 1
+
+
+def test_refunding_a_desludging_fee_makes_it_due_again(estate, stripe_api, client):
+    payment = start(estate, fsm_item(estate))
+    pay_at_stripe(client, stripe_api, payment)
+    with tenant_context(estate.world.khulna):
+        payment.refresh_from_db()
+        refund = services.refund_request(by=estate.user("cashier"), payment=payment, amount=payment.amount,
+                                         reason="Crew did not come back for the second trip")
+        services.refund_approve(by=estate.user("municipal_admin"), refund=refund)
+        assert FeePayment.objects.get().status == "reversed"
+        assert OnlinePayment.objects.get(pk=payment.pk).status == "refunded"
+        assert "fsm_fee" in {due.kind for due in payables.holding_dues(estate.holding)}
