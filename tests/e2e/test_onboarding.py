@@ -120,6 +120,7 @@ def test_support_onboards_a_municipality_end_to_end(fresh_slug, page, live_serve
     expect(page.locator(".wizard-steps [aria-current=step]")).to_contain_text("Invite the administrator")
     page.fill("input[name=email]", "admin@magura.gov.bd")
     page.fill("input[name=full_name]", "Magura Admin")
+    screenshot("console-onboarding-invite")
     page.get_by_role("button", name="Send invitation").click()
 
     # step 4: the checklist from Magura's own data
@@ -148,5 +149,11 @@ def test_support_onboards_a_municipality_end_to_end(fresh_slug, page, live_serve
     expect(row).to_contain_text("magura.localhost")
     expect(page.locator("tr[data-slug]")).to_have_count(1)
     screenshot("console-municipalities")
+
+    # the municipality's page keeps the checklist
+    page.click("tr[data-slug=magura] a")
+    expect(page.locator("[data-check=buildings]")).to_have_attribute("data-done", "yes")
+    expect(page.locator("[data-figures]")).to_contain_text("Open applications")
+    screenshot("console-municipality")
 
     assert errors == []  # no script error and no CSP violation on any page of the wizard
