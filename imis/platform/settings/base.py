@@ -148,7 +148,11 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-tenant-health": {"task": "imis.platform.tasks.record_tenant_heartbeats", "schedule": 300.0},
     "reconcile-online-payments": {"task": "imis.tenant_apps.payments.tasks.reconcile_all_municipalities",
                                   "schedule": 3600.0},
+    "clean-uploaded-files": {"task": "imis.tenant_apps.dataio.tasks.clean_files_all_municipalities",
+                             "schedule": 24 * 3600.0},
 }
+# Uploaded GIS files and generated exports are removed this many days after upload / after the job finished.
+IMIS_UPLOAD_KEEP_DAYS = env.int("IMIS_UPLOAD_KEEP_DAYS", default=14)
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",

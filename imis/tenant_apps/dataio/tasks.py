@@ -23,3 +23,19 @@ def run_quality_refresh(job_id: str) -> None:
     from .quality import quality_refresh_run
 
     quality_refresh_run(job_id=job_id)
+
+
+@shared_task
+def clean_files_all_municipalities() -> dict[str, dict]:
+    """Periodic: in each municipality, remove uploads and job result files past their keeping time."""
+    from django_tenants.utils import tenant_context
+
+    from imis.shared_apps.tenants.models import Municipality
+
+    from .housekeeping import files_clean
+
+    reports = {}
+    for municipality in Municipality.objects.exclude(schema_name="public"):
+        with tenant_context(municipality):
+            reports[municipality.slug] = files_clean()
+    return reports

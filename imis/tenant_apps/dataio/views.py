@@ -27,6 +27,7 @@ from imis.tenant_apps.registry.models import Ward
 
 from . import exporting, quality
 from .forms import PACKAGE, ExportForm, ImportSetupForm, UploadForm
+from .housekeeping import upload_is_available
 from .importing import (
     ImportOptions,
     data_import_configure,
@@ -127,6 +128,11 @@ def import_detail(request, import_id):
     if data_import.status in (DataImport.Status.IMPORTING, DataImport.Status.IMPORTED) or (
             data_import.status == DataImport.Status.CHECKING and data_import.job and not data_import.job.is_done):
         return redirect("dataio:import_result", import_id=data_import.pk)
+    if not upload_is_available(data_import):
+        messages.warning(request, _("The uploaded file “%(name)s” was removed %(days)s days after its upload. "
+                                    "Upload it again to import it.")
+                         % {"name": data_import.file_name, "days": settings.IMIS_UPLOAD_KEEP_DAYS})
+        return redirect("dataio:index")
     source = data_import_source(data_import)
     spec = layer_spec_for(municipality, data_import.layer) if data_import.layer else None
     specs = layer_specs_for(municipality)
