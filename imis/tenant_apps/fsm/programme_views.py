@@ -24,7 +24,9 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tenants.utils import tenant_context
 
@@ -39,7 +41,6 @@ from . import programmes
 from .models import DesludgingProgramme, ProgrammeVisit, Vehicle
 from .programme_forms import WEEKDAYS, AcceptForm, DeclineForm, ProgrammeForm
 from .scheduling import working_days
-from .tables import status_badge
 from .tasks import programme_job_task
 
 JOB_KIND = "fsm.programme"
@@ -93,13 +94,13 @@ def _visit_or_404(programme: DesludgingProgramme, visit_pk: int) -> ProgrammeVis
 
 
 def _badge(programme: DesludgingProgramme) -> str:
-    return status_badge(programme.status, programme.get_status_display()) \
-        .replace(f"status-{programme.status} ", f"status-{programme.status} {PROGRAMME_TONES[programme.status]} ")
+    return format_html('<span class="status-badge status-{} {}">{}</span>', programme.status,
+                       PROGRAMME_TONES[programme.status], programme.get_status_display())
 
 
 def _visit_badge(visit: ProgrammeVisit) -> str:
-    return status_badge(visit.status, visit.get_status_display()) \
-        .replace(f"status-{visit.status} ", f"status-{visit.status} {VISIT_TONES[visit.status]} ")
+    return format_html('<span class="status-badge status-{} {}">{}</span>', visit.status, VISIT_TONES[visit.status],
+                       visit.get_status_display())
 
 
 def _latest_job(programme: DesludgingProgramme) -> Job | None:
@@ -107,8 +108,9 @@ def _latest_job(programme: DesludgingProgramme) -> Job | None:
 
 
 def _where(programme: DesludgingProgramme) -> str:
-    wards = ", ".join(str(w.number) for w in sorted(programme.wards.all(), key=lambda w: w.number))
-    parts = [_("wards %(numbers)s") % {"numbers": wards}] if wards else []
+    numbers = sorted(w.number for w in programme.wards.all())
+    parts = [ngettext("ward %(numbers)s", "wards %(numbers)s", len(numbers)) % {
+        "numbers": ", ".join(str(n) for n in numbers)}] if numbers else []
     if programme.area is not None:
         parts.append(_("a drawn area"))
     return " + ".join(parts)

@@ -105,19 +105,27 @@ def select_within_capacity(stops: list[Stop], *, total_capacity_m3: float) -> tu
 
 def sweep_into_days(stops: list[Stop], *, depot: tuple[float, float], days: int,
                     day_capacity_m3: float) -> list[list[Stop]]:
-    """Contiguous sectors around the plant, one per day, each balanced to the average daily demand."""
+    """Contiguous sectors around the plant, one per day, each balanced to the average daily demand.
+
+    The target is recomputed as each day closes (what is left over the days left), and a day closes where its
+    load comes nearest the target: lumpy volumes (one 4.8 m³ septic tank among 1.7 m³ pits) then neither leave
+    days half empty nor pile the remainder on the last day.
+    """
     if not stops or days <= 0:
         return [[] for _ in range(max(days, 0))]
     ordered = sorted(stops, key=lambda s: (_bearing(depot, s), s.key))
-    total = sum(s.volume_m3 for s in ordered)
-    target = min(day_capacity_m3, total / days)
+    remaining = sum(s.volume_m3 for s in ordered)
+    target = min(day_capacity_m3, remaining / days)
     groups: list[list[Stop]] = [[]]
     load = 0.0
     for stop in ordered:
-        if groups[-1] and (load + stop.volume_m3 > target * 1.0001 or load + stop.volume_m3 > day_capacity_m3) \
-                and len(groups) < days:
+        after = load + stop.volume_m3
+        if groups[-1] and len(groups) < days and (
+                after > day_capacity_m3 + 1e-9 or after - target > (target - load) * 1.0001):
+            remaining -= load
             groups.append([])
             load = 0.0
+            target = min(day_capacity_m3, remaining / (days - len(groups) + 1))
         groups[-1].append(stop)
         load += stop.volume_m3
     while len(groups) < days:
@@ -206,8 +214,11 @@ def plan_programme(stops: list[Stop], *, trucks: list[Truck], depot: tuple[float
     if not trucks or not days:
         return Plan(unplanned=[s.key for s in stops])
     day_capacity = sum(t.daily_capacity_m3 for t in trucks)
-    kept, waiting = select_within_capacity(stops, total_capacity_m3=day_capacity * len(days))
-    plan = Plan(unplanned=[s.key for s in waiting])
+    largest = max(t.daily_capacity_m3 for t in trucks)
+    too_big = [s for s in stops if s.volume_m3 > largest]  # no truck can take it in a day: it waits
+    kept, waiting = select_within_capacity([s for s in stops if s.volume_m3 <= largest],
+                                           total_capacity_m3=day_capacity * len(days))
+    plan = Plan(unplanned=[s.key for s in too_big + waiting])
     groups = sweep_into_days(kept, depot=depot, days=len(days), day_capacity_m3=day_capacity)
     for done, (date, group) in enumerate(zip(days, groups, strict=True), start=1):
         if method == "ortools":
@@ -216,7 +227,7 @@ def plan_programme(stops: list[Stop], *, trucks: list[Truck], depot: tuple[float
         else:
             routes, dropped = route_day_nearest_neighbour(group, trucks=trucks, depot=depot, date=date)
         plan.routes.extend(routes)
-        plan.unplanned.extend(dropped)
+        plan.unplanned.extend(dropped)  # carried to the next day they cost more km than they save (bench)
         if progress is not None:
             progress(done, len(days))
     return plan

@@ -59,6 +59,18 @@ def test_plan_respects_capacity_and_urgency_and_beats_the_greedy_plan():
     assert plan.length_m < greedy.length_m
 
 
+def test_lumpy_volumes_are_spread_over_the_days_not_piled_on_the_last():
+    """Three 4.8 m³ septic tanks among 1.7 m³ pits: with spare capacity every one of them gets a day."""
+    stops = [Stop(key=n, lon=89.54 + 0.0004 * n, lat=22.8402, volume_m3=4.8) for n in range(3)]
+    stops += [Stop(key=10 + n, lon=89.5392 + 0.00015 * n, lat=22.8396, volume_m3=1.7) for n in range(24)]
+    trucks = [Truck(key=1, capacity_m3=4, trips_per_day=2), Truck(key=2, capacity_m3=2, trips_per_day=2)]
+    days = [SUNDAY + datetime.timedelta(days=n) for n in range(9)]
+    plan = plan_programme(stops, trucks=trucks, depot=(89.544, 22.8436), days=days, seconds_per_day=0.2)
+    assert plan.unplanned == [] and plan.planned == 27
+    big = Stop(key=99, lon=89.54, lat=22.84, volume_m3=9.0)  # more than any truck carries in a day: it waits
+    assert plan_programme([big], trucks=trucks, depot=(89.544, 22.8436), days=days).unplanned == [99]
+
+
 class Street:
     def __init__(self, site, count=12):
         self.site = site
