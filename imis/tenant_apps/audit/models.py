@@ -16,7 +16,7 @@ class AuditEntry(models.Model):
     actor_id = models.BigIntegerField(null=True, blank=True, help_text="accounts.User id (public schema)")
     actor_label = models.CharField(max_length=254, blank=True)
     action = models.CharField(max_length=20, choices=Action.choices)
-    model = models.CharField(max_length=100, db_index=True)
+    model = models.CharField(max_length=100)  # indexed as the first column of (model, object_id, -created)
     object_id = models.CharField(max_length=64, db_index=True)
     object_label = models.CharField(max_length=200, blank=True)
     before = models.JSONField(null=True, blank=True)

@@ -4,6 +4,7 @@ reversals, approved adjustments. Every taka is a ledger entry; balances are sums
 from __future__ import annotations
 
 import datetime
+import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
@@ -196,36 +197,43 @@ def objection_decide(*, by, objection: Objection, upheld: bool, decision: str,
 
 # --- the bill run -------------------------------------------------------------------------------------
 
+# One chunk of the bill run: one statement, set-based. The candidates are the next `chunk` current, non-exempt
+# assessments by holding id after the last chunk's (a keyset: the range scans of the assessments, holdings and
+# bills all start at `after` — spelt out for each, the planner does not carry it across the joins — so a chunk
+# costs the same at the end of the city as at the start); their
+# balances are one range aggregate over the ledger's holding index; the heads are plain columns (one expression
+# per head, built from the rate schedule), not a per-holding unnest + jsonb_object_agg. Bills, their ledger
+# entries and one audit entry for the chunk (the ids of its bills) are written by the same statement.
 BILL_CHUNK_SQL = """
-WITH candidates AS (
-    SELECT h.id AS holding_id, h.holding_id AS holding_code, a.annual_value,
-           COALESCE((SELECT sum(l.amount) FROM tax_ledgerentry l WHERE l.holding_id = h.id), 0) AS balance
-    FROM registry_holding h
-    JOIN tax_assessment a ON a.holding_id = h.id AND a.fiscal_year = %(fy)s AND a.is_current AND a.exemption = ''
+WITH candidates AS MATERIALIZED (
+    SELECT a.holding_id, h.holding_id AS holding_code, a.annual_value
+    FROM tax_assessment a
+    JOIN registry_holding h ON h.id = a.holding_id
     {ward_join}
-    WHERE h.id > %(after)s
-      AND NOT EXISTS (SELECT 1 FROM tax_bill b WHERE b.holding_id = h.id AND b.fiscal_year = %(fy)s
-                      AND b.period = %(period)s)
-    ORDER BY h.id LIMIT %(chunk)s
+    WHERE a.holding_id > %(after)s AND h.id > %(after)s AND a.fiscal_year = %(fy)s AND a.is_current
+      AND a.exemption = ''
+      AND NOT EXISTS (SELECT 1 FROM tax_bill b WHERE b.holding_id = a.holding_id AND b.fiscal_year = %(fy)s
+                      AND b.period = %(period)s AND b.holding_id > %(after)s)
+    ORDER BY a.holding_id LIMIT %(chunk)s
+), balances AS (
+    SELECT l.holding_id, sum(l.amount) AS balance FROM tax_ledgerentry l
+    WHERE l.holding_id BETWEEN (SELECT min(holding_id) FROM candidates) AND (SELECT max(holding_id) FROM candidates)
+    GROUP BY l.holding_id
+), shares AS (
+    SELECT c.holding_id, c.holding_code, c.annual_value, COALESCE(b.balance, 0) AS balance,
+           {shares}
+    FROM candidates c LEFT JOIN balances b ON b.holding_id = c.holding_id
 ), priced AS (
-    SELECT c.*, heads.shares, heads.total AS current_amount,
-           CASE WHEN c.balance > 0 THEN round(c.balance * %(surcharge_pct)s / 100, 2) ELSE 0 END AS surcharge
-    FROM candidates c
-    CROSS JOIN LATERAL (
-        SELECT jsonb_object_agg(code, share) AS shares, sum(share) AS total FROM (
-            SELECT code, CASE WHEN %(period)s = %(n)s
-                              THEN round(c.annual_value * pct / 100, 2) - round(round(c.annual_value * pct / 100, 2)
-                                   / %(n)s, 2) * (%(n)s - 1)
-                              ELSE round(round(c.annual_value * pct / 100, 2) / %(n)s, 2) END AS share
-            FROM unnest(%(codes)s::text[], %(percents)s::numeric[]) AS head(code, pct)
-        ) per_head
-    ) heads
+    SELECT holding_id, holding_code, annual_value, GREATEST(balance, 0) AS arrears,
+           CASE WHEN balance > 0 THEN round(balance * %(surcharge_pct)s / 100, 2) ELSE 0 END AS surcharge,
+           jsonb_build_object({heads}) AS heads, {total} AS current_amount
+    FROM shares
 ), bills AS (
     INSERT INTO tax_bill (holding_id, fiscal_year, period, number, issue_date, due_date, annual_value,
                           current_amount, heads, arrears, surcharge, total_payable, bill_run_id)
     SELECT holding_id, %(fy)s, %(period)s, 'HT' || %(fy)s || '-' || %(period)s || '-' || holding_code, %(issue)s,
-           %(due)s, annual_value, current_amount, shares, GREATEST(balance, 0), surcharge,
-           GREATEST(balance, 0) + surcharge + current_amount, %(run)s
+           %(due)s, annual_value, current_amount, heads, arrears, surcharge, arrears + surcharge + current_amount,
+           %(run)s
     FROM priced
     ON CONFLICT (holding_id, fiscal_year, period) DO NOTHING
     RETURNING id, holding_id, number, current_amount, surcharge
@@ -237,15 +245,52 @@ WITH candidates AS (
     FROM bills WHERE surcharge > 0
     RETURNING 1
 ), audit AS (
-    INSERT INTO audit_auditentry (created, actor_id, actor_label, action, model, object_id, object_label, after)
-    SELECT %(now)s, %(actor_id)s, %(actor_label)s, 'create', 'tax.bill', id::text, number,
-           jsonb_build_object('amount', current_amount, 'surcharge', surcharge, 'bill_run', %(run)s)
+    INSERT INTO audit_auditentry (created, actor_id, actor_label, action, model, object_id, object_label, after,
+                                  batch)
+    SELECT %(now)s, %(actor_id)s, %(actor_label)s, 'create', 'tax.bill', '*',
+           left(%(label)s || count(*) || ': ' || min(number) || ' … ' || max(number), 200),
+           jsonb_build_object('bill_run', %(run)s, 'count', count(*), 'amount', sum(current_amount),
+                              'surcharge', sum(surcharge), 'bills', jsonb_agg(id ORDER BY id)),
+           %(batch)s
     FROM bills
+    HAVING count(*) > 0
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM bills), (SELECT max(holding_id) FROM candidates), (SELECT count(*) FROM ledger),
        (SELECT count(*) FROM audit)
 """
+
+
+def bill_chunk_sql(*, heads: int, last_instalment: bool, ward: bool) -> str:
+    """The chunk statement for a schedule of `heads` heads. Each head is rounded on its own; an instalment is the
+    head ÷ instalments rounded, the last one takes the rounding remainder (the same arithmetic as
+    period_charges). Head codes and percents stay parameters (%(code_<i>)s, %(pct_<i>)s)."""
+    def share(i: int) -> str:
+        annual = f"round(c.annual_value * %(pct_{i})s / 100, 2)"
+        if last_instalment:
+            return f"{annual} - round({annual} / %(n)s, 2) * (%(n)s - 1) AS s{i}"
+        return f"round({annual} / %(n)s, 2) AS s{i}"
+
+    return BILL_CHUNK_SQL.format(
+        ward_join="JOIN registry_ward w ON w.id = h.ward_id AND w.number = %(ward)s" if ward else "",
+        shares=",\n           ".join(share(i) for i in range(heads)),
+        heads=", ".join(f"%(code_{i})s::text, s{i}" for i in range(heads)),
+        total=" + ".join(f"s{i}" for i in range(heads)),
+    )
+
+
+def bill_chunk_params(*, schedule: RateSchedule, heads: list, fiscal_year: int, period: int,
+                      ward_number: int | None, run: BillRun, by, chunk: int) -> dict:
+    params = {
+        "fy": fiscal_year, "period": period, "n": schedule.instalments, "ward": ward_number, "chunk": chunk,
+        "surcharge_pct": schedule.surcharge_percent, "issue": timezone.localdate(),
+        "due": period_due_date(fiscal_year, period, schedule.instalments), "run": run.pk,
+        "actor_id": getattr(by, "pk", None), "actor_label": getattr(by, "email", "") or "system",
+        "label": f"bill run {run.pk}, bills: ", "batch": uuid.uuid4(),
+    }
+    for i, head in enumerate(heads):
+        params[f"code_{i}"], params[f"pct_{i}"] = head.code, head.percent
+    return params
 
 
 def bill_run_holdings_count(*, fiscal_year: int, ward_number: int | None = None) -> int:
@@ -260,7 +305,9 @@ def bill_run_execute(*, by, fiscal_year: int, period: int, ward_number: int | No
     """Bill every assessed, non-exempt holding once for (year, period).
 
     Each chunk commits on its own: after a crash, running again picks up where it stopped, and a holding is never
-    billed twice (the NOT EXISTS and the unique constraint both see to it).
+    billed twice (the NOT EXISTS and the unique constraint both see to it). Each chunk writes one audit entry
+    (model tax.bill, object "*") listing the ids of the bills it created, all of a run's sharing one batch id;
+    the bills themselves name their run.
     """
     _require(by, "tax.manage", _("run bills"))
     schedule = rate_schedule_for(fiscal_year)
@@ -273,16 +320,10 @@ def bill_run_execute(*, by, fiscal_year: int, period: int, ward_number: int | No
     run = BillRun.objects.create(fiscal_year=fiscal_year, period=period, ward_number=ward_number, job_id=job_id,
                                  created_by_id=getattr(by, "pk", None))
     total = bill_run_holdings_count(fiscal_year=fiscal_year, ward_number=ward_number)
-    ward_join = ("JOIN registry_ward w ON w.id = h.ward_id AND w.number = %(ward)s" if ward_number is not None
-                 else "")
-    sql = BILL_CHUNK_SQL.format(ward_join=ward_join)
-    params = {
-        "fy": fiscal_year, "period": period, "n": schedule.instalments, "ward": ward_number, "chunk": chunk,
-        "surcharge_pct": schedule.surcharge_percent, "codes": [h.code for h in heads],
-        "percents": [h.percent for h in heads], "issue": timezone.localdate(),
-        "due": period_due_date(fiscal_year, period, schedule.instalments), "run": run.pk,
-        "actor_id": getattr(by, "pk", None), "actor_label": getattr(by, "email", "") or "system",
-    }
+    sql = bill_chunk_sql(heads=len(heads), last_instalment=period == schedule.instalments,
+                         ward=ward_number is not None)
+    params = bill_chunk_params(schedule=schedule, heads=heads, fiscal_year=fiscal_year, period=period,
+                               ward_number=ward_number, run=run, by=by, chunk=chunk)
     after, created, done = 0, 0, 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
