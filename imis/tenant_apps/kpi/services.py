@@ -308,16 +308,20 @@ def dashboard_compute(*, period: Period, ward: int | None = None, municipality=N
                      computed_at=timezone.now(), freshness=freshness)
 
 
+PENDING_SINCE_KEY = "kpi:refresh:pending-since"  # when the oldest refresh not yet done was queued
+
+
 def _refresh_key(ctx: Context, versions: dict) -> str:
     return f"kpi:refresh:{_settings_digest(ctx)}:{versions_key(versions.keys() - {'*'}, versions)}"
 
 
 def _refresh_is_overdue(ctx: Context, versions: dict | None) -> bool:
-    """A refresh for these versions was queued long ago and has not landed: no worker is taking it."""
+    """A queued refresh has waited longer than the grace: no worker is taking them (or they are slow), so
+    requests compute in the request until the refreshes land again."""
     if versions is None:
         return False
-    queued_at = cache.get(_refresh_key(ctx, versions))
-    return queued_at is not None and timezone.now().timestamp() - queued_at > REFRESH_GRACE_SECONDS
+    pending_since = cache.get(PENDING_SINCE_KEY)
+    return pending_since is not None and timezone.now().timestamp() - pending_since > REFRESH_GRACE_SECONDS
 
 
 def _refresh_queue(ctx: Context, versions: dict, *, period: Period, with_series: bool) -> bool:
@@ -326,14 +330,20 @@ def _refresh_queue(ctx: Context, versions: dict, *, period: Period, with_series:
 
     key = f"{_refresh_key(ctx, versions)}:{period.key}"
     if cache.add(key, timezone.now().timestamp(), CACHE_SECONDS):
-        cache.set(_refresh_key(ctx, versions), timezone.now().timestamp(), CACHE_SECONDS)
-        kpi_refresh_task.delay(period.year, period.quarter)
+        cache.add(PENDING_SINCE_KEY, timezone.now().timestamp(), CACHE_SECONDS)
+        try:
+            kpi_refresh_task.delay(period.year, period.quarter)
+        except Exception:  # noqa: BLE001 - the broker is down: requests compute in the request meanwhile
+            cache.set(PENDING_SINCE_KEY, 0, CACHE_SECONDS)
+            return False
     return True
 
 
 def dashboard_refresh(*, period: Period) -> Dashboard:
     """Recompute (into the cache) every indicator a dashboard of the period shows: what the refresh task does."""
-    return dashboard_compute(period=period)
+    dashboard = dashboard_compute(period=period)
+    cache.delete(PENDING_SINCE_KEY)
+    return dashboard
 
 
 # --- chart series (cheap aggregates, cached the same way) --------------------------------------------------
