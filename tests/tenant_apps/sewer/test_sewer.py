@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
+import subprocess
 from decimal import Decimal
 
 import pytest
@@ -273,8 +275,17 @@ def test_fee_is_a_payable_taken_at_the_counter(town):
                               items=[("sewer_fee", str(connection.pk), None)], method="cash")
     facts = payables.receipt_verify("SCR-00000001")
     assert facts["service"] == connection.application_number and facts["amount"] == Decimal("5000.00")
-    rows = payables.payable_for("sewer_fee").receipts(town.holding)
-    assert [row.number for row in rows] == ["SCR-00000001"]
+    payable = payables.payable_for("sewer_fee")
+    assert [row.number for row in payable.receipts(town.holding)] == ["SCR-00000001"]
+    content = payable.receipt_pdf("SCR-00000001", holding=town.holding, municipality=town.world.khulna,
+                                  language="en")
+    assert content.startswith(b"%PDF")
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=content, capture_output=True,
+                              check=True).stdout.decode()
+        assert "sewer connection fee" in text and "SCR-00000001" in text and "Rahima Begum" in text
+    other = registry.holding_create(by=None, holding_id="1-0001-00002", ward=town.holding.ward)
+    assert payable.receipt_pdf("SCR-00000001", holding=other, municipality=town.world.khulna, language="en") is None
 
 
 def test_fee_paid_online_through_the_payment_flow(town, client):
