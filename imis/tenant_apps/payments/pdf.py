@@ -24,8 +24,10 @@ from imis.tenant_apps.tax.pdf import (
 LABELS = {
     "en": {
         "government": "Government of the People's Republic of Bangladesh",
-        "section": {"fsm_fee": "Sanitation Department", "licence_fee": "Trade Licence Section"},
-        "receipt_title": {"fsm_fee": "Money receipt — desludging fee", "licence_fee": "Money receipt — trade licence fee"},
+        "section": {"fsm_fee": "Sanitation Department", "licence_fee": "Trade Licence Section",
+                    "water": "Water Supply Section"},
+        "receipt_title": {"fsm_fee": "Money receipt — desludging fee", "licence_fee": "Money receipt — trade licence fee",
+                          "water": "Money receipt — water supply"},
         "receipt_number": "Receipt no.", "holding_id": "Holding ID", "ward": "Ward", "address": "Address",
         "payer": "Paid for", "received": "Received on", "method": "Paid by", "reference": "Reference",
         "cashier": "Received by", "amount_received": "Amount received", "applied_to": "For",
@@ -36,9 +38,10 @@ LABELS = {
     },
     "bn": {
         "government": "গণপ্রজাতন্ত্রী বাংলাদেশ সরকার",
-        "section": {"fsm_fee": "পরিচ্ছন্নতা বিভাগ", "licence_fee": "ট্রেড লাইসেন্স শাখা"},
+        "section": {"fsm_fee": "পরিচ্ছন্নতা বিভাগ", "licence_fee": "ট্রেড লাইসেন্স শাখা", "water": "পানি সরবরাহ শাখা"},
         "receipt_title": {"fsm_fee": "টাকা প্রাপ্তির রসিদ — সেপটিক ট্যাংক খালি করার ফি",
-                          "licence_fee": "টাকা প্রাপ্তির রসিদ — ট্রেড লাইসেন্স ফি"},
+                          "licence_fee": "টাকা প্রাপ্তির রসিদ — ট্রেড লাইসেন্স ফি",
+                          "water": "টাকা প্রাপ্তির রসিদ — পানি সরবরাহ"},
         "receipt_number": "রসিদ নং", "holding_id": "হোল্ডিং নম্বর", "ward": "ওয়ার্ড", "address": "ঠিকানা",
         "payer": "যার জন্য", "received": "গ্রহণের তারিখ", "method": "পরিশোধের মাধ্যম", "reference": "রেফারেন্স",
         "cashier": "গ্রহণকারী", "amount_received": "গৃহীত টাকা", "applied_to": "বিবরণ", "amount": "টাকা (৳)",
