@@ -171,7 +171,7 @@ def programme_detail(request, pk: int):
               ("candidates", "candidate_volume", "visits", "planned", "notified", "accepted", "declined")}
     job = _latest_job(programme)
     can_plan = has_permission(request, "fsm.schedule")
-    is_open = programme.status in programmes.PROGRAMME_OPEN
+    is_open = programme.status in programmes.PROGRAMME_OPEN and not totals["accepted"]
     weekday_names = dict(WEEKDAYS)
     return render(request, "fsm/programme_detail.html", {
         "section": "programmes", "programme": programme, "badge": _badge(programme), "where": _where(programme),
@@ -215,6 +215,9 @@ def programme_plan(request, pk: int):
     programme = _programme_or_404(pk)
     if programme.status not in programmes.PROGRAMME_OPEN:
         messages.error(request, _("Households have been told their day: this plan can no longer change."))
+        return redirect("fsm:programme_detail", pk=programme.pk)
+    if programme.visits.filter(status=ProgrammeVisit.Status.ACCEPTED).exists():
+        messages.error(request, _("Households have accepted their day: this plan can no longer change."))
         return redirect("fsm:programme_detail", pk=programme.pk)
     return _start_job(request, programme, "plan", _("Plan routes: %(name)s") % {"name": programme.name})
 

@@ -177,6 +177,9 @@ def programme_plan(*, programme: DesludgingProgramme, by, method: str = "ortools
         if programme.status not in PROGRAMME_OPEN:
             raise field_error({"programme": _("Households have been told their day: this plan can no longer "
                                               "change.")}, code="programme_notified")
+        if programme.visits.filter(status=ProgrammeVisit.Status.ACCEPTED).exists():
+            raise field_error({"programme": _("Households have accepted their day: this plan can no longer "
+                                              "change.")}, code="programme_answered")
         trucks = [Truck(key=v.pk, capacity_m3=float(v.capacity_m3), trips_per_day=programme.trips_per_day)
                   for v in programme.vehicles.filter(status=Vehicle.Status.AVAILABLE).order_by("pk")]
         if not trucks:

@@ -409,6 +409,33 @@ def test_accepting_makes_a_scheduled_application_with_the_programme_channel(plan
     assert "already answered" in html(again)
 
 
+def test_once_a_household_accepted_the_plan_is_not_replanned(planned, site, world, tenant_client):
+    with tenant_context(world.khulna):
+        visit = planned.visits.get(containment=site.containments[0])
+        programmes.visit_accept(visit=visit, by=site.user("help_desk"))
+        before = sorted(planned.visits.values_list("pk", "date", "vehicle_id", "sequence"))
+    client = client_as(world, tenant_client, "sanitation_officer")
+    assert "Plan the routes again" not in html(client.get(f"/fsm/programmes/{planned.pk}/"))
+    response = client.post(f"/fsm/programmes/{planned.pk}/plan/", follow=True)
+    assert "Households have accepted their day" in html(response)
+    with tenant_context(world.khulna):
+        job = run_plan(site, planned)  # the service refuses too, whoever calls it
+        assert job.status == "failed" and "accepted their day" in job.error
+        assert sorted(planned.visits.values_list("pk", "date", "vehicle_id", "sequence")) == before
+
+
+def test_the_households_page_costs_the_same_queries_whatever_its_length(planned, site, world, tenant_client,
+                                                                        django_assert_max_num_queries):
+    client = client_as(world, tenant_client, "help_desk")
+    with django_assert_max_num_queries(18):
+        page = html(client.get(f"/fsm/programmes/{planned.pk}/households/?show=all"))
+    assert page.count("data-visit=") == 15
+    with django_assert_max_num_queries(18):
+        client.get(f"/fsm/programmes/{planned.pk}/candidates/")
+    with django_assert_max_num_queries(18):
+        client.get("/fsm/programmes/")
+
+
 def test_an_acceptance_that_cannot_be_scheduled_writes_nothing(planned, site, world, tenant_client):
     with tenant_context(world.khulna):
         visit = planned.visits.filter(vehicle=site.truck).first()
