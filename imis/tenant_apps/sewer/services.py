@@ -209,7 +209,8 @@ def connection_pay(*, by, connection: SewerConnection, method: str, reference: s
         payment = SewerConnectionPayment.objects.create(
             connection=connection, amount=connection.fee_amount, method=method, reference=(reference or "").strip(),
             receipt_number=_next("sewer-receipt", "SCR-{n:08d}"), received_at=received_at,
-            cashier_id=getattr(by, "pk", None), cashier_label=getattr(by, "email", "") or "online")
+            cashier_id=getattr(by, "pk", None),
+            cashier_label=getattr(by, "email", "") or ("online" if method == "online" else "system"))
         connection.status, connection.fee_paid_on = S.FEE_PAID, timezone.localtime(received_at).date()
         connection.save()
         _event(connection, "fee_paid", by, _("৳ %(amount)s, receipt %(receipt)s") % {

@@ -396,3 +396,19 @@ def test_another_municipalitys_ids_are_404(town, tenant_client):
         sewer_enable(town.world.jhenaidah, enabled=False)
     with tenant_context(town.world.khulna):
         assert SewerConnection.objects.get().status == S.APPROVED
+
+
+def test_demo_step_builds_applications_from_the_campaign_list_once(town):
+    from imis.tenant_apps.sewer.demo import demo_sewer
+
+    lines = []
+    demo_sewer(municipality=town.world.khulna, figures=None, scale=0.01, seed=1, log=lines.append)
+    connections = list(SewerConnection.objects.select_related("building"))
+    assert sorted(c.building.bin for c in connections) == ["B-NEAR", "B-W2"]  # the campaign list at 50 m
+    for connection in connections:
+        events = list(connection.events.all())
+        assert events[0].action == "applied" and [e.at for e in events] == sorted(e.at for e in events)
+        if connection.status == S.CONNECTED:
+            assert Building.objects.get(pk=connection.building_id).sanitation_system == "sewer"
+    demo_sewer(municipality=town.world.khulna, figures=None, scale=0.01, seed=1, log=lines.append)
+    assert SewerConnection.objects.count() == 2 and "left as it is" in lines[-1]
