@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from django.db import connection
 from imis.tenant_apps.registry.synthetic import city_generate
 
 CACHE = Path(settings.BASE_DIR) / "var" / "bench"
+SCALE = float(os.environ.get("SEED_SCALE", "1"))  # share of Khulna's published counts (1: 156,052 buildings)
 BUILDING_COLUMNS = (
     "bin", "holding_id", "structure_type", "floors", "construction_year", "functional_use", "households",
     "population_male", "population_female", "population_other", "population_differently_abled", "is_low_income",
@@ -29,10 +31,11 @@ BUILDING_COLUMNS = (
 
 
 def city_version() -> str:
-    """Changes whenever the generator does: the cached city and its GeoPackage are rebuilt then."""
+    """Changes whenever the generator (or the scale) does: the cached city and its GeoPackage are rebuilt then."""
     from imis.tenant_apps.registry import synthetic
 
-    return hashlib.sha256(Path(synthetic.__file__).read_bytes()).hexdigest()[:12]
+    version = hashlib.sha256(Path(synthetic.__file__).read_bytes()).hexdigest()[:12]
+    return version if SCALE == 1 else f"{version}-{SCALE:g}"
 
 
 def khulna_city():
@@ -42,7 +45,7 @@ def khulna_city():
         return pickle.loads(cached.read_bytes())  # noqa: S301 - our own cache file
     figures_file = Path(settings.BASE_DIR) / "imis" / "shared_apps" / "tenants" / "data" / "municipalities.json"
     figures = next(m for m in json.loads(figures_file.read_text())["municipalities"] if m["slug"] == "khulna")
-    city = city_generate(figures, scale=1.0, seed=42)
+    city = city_generate(figures, scale=SCALE, seed=42)
     cached.write_bytes(pickle.dumps(city))
     return city
 

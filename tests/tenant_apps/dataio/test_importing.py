@@ -185,3 +185,41 @@ def test_csv_with_lon_lat_columns_and_a_named_crs(town, tmp_path):
         toilet = PublicToilet.objects.get()
         assert toilet.seats_female == 4 and toilet.ward.number == 1
         assert toilet.location.distance(Point(lon, lat, srid=4326)) < 1e-9
+
+
+def test_buildings_land_linked_to_their_nearest_road_in_metres(town, tmp_path):
+    rows = building_rows(2)
+    rows[1]["geometry"] = square(400, 1)  # a metre from the road: geography distance in PostGIS 3.3 said 0 here
+    rows.append({**building_rows(1, x0=600, y0=300, prefix="FAR-")[0]})
+    with tenant_context(town.khulna):
+        report = run(buildings_gpkg(tmp_path / "b.gpkg", rows))
+        assert report.landed, report.text()
+        near, close, far = (Building.objects.get(bin=bin_) for bin_ in ("B-1", "B-2", "FAR-1"))
+        assert near.road_link_status == "linked" and near.nearest_road.code == "R-1"
+        assert 19.5 < near.road_distance_m < 20.5
+        assert close.road_link_status == "linked" and 0.5 < close.road_distance_m < 1.5
+        assert far.road_link_status == "far" and far.nearest_road.code == "R-1" and 295 < far.road_distance_m < 305
+        assert report.layers[0].road_links["linked"] == 2 and report.layers[0].road_links["far"] == 1
+
+
+def test_a_bulk_load_is_audited_once_with_its_import_id_and_the_ids_it_created(town, officer, tmp_path,
+                                                                               monkeypatch):
+    from imis.tenant_apps.dataio import importing
+
+    monkeypatch.setattr(importing, "AUDIT_ROWS_MAX", 2)
+    with tenant_context(town.khulna):
+        report = run(buildings_gpkg(tmp_path / "b.gpkg", building_rows(4)), by=officer)
+        assert report.landed, report.text()
+        entry = AuditEntry.objects.get(action="import", model="registry.building")
+        assert entry.object_id == report.batch and str(entry.batch) == report.batch
+        assert entry.actor_id == officer.pk and "4 buildings" in entry.object_label
+        assert entry.after["created"] == 4 and entry.after["file"] == "b.gpkg"
+        created = {pk for low, high in entry.after["id_ranges"] for pk in range(low, high + 1)}
+        assert created == set(Building.objects.values_list("pk", flat=True))
+        # changes to existing rows keep one entry per row: their "before" exists nowhere else
+        rows = building_rows(4)
+        for row in rows:
+            row["floors"] = 3
+        again = run(buildings_gpkg(tmp_path / "again.gpkg", rows), by=officer)
+        assert again.layers[0].updated == 4
+        assert AuditEntry.objects.filter(action="update", model="registry.building", batch=again.batch).count() == 4
