@@ -1,6 +1,22 @@
 from django.urls import path
 
-from imis.platform.views import feature_landing_view
+from . import views
 
 app_name = "water"
-urlpatterns = [path("", feature_landing_view(feature="water_supply", permission="water.view"), name="index")]
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("new/", views.apply, name="apply"),
+    path("illegal/", views.report_illegal, name="illegal"),
+    path("readings/upload/", views.readings_upload, name="readings_upload"),
+    path("bills/run/", views.bill_run, name="bill_run"),
+    path("tariffs/", views.tariffs, name="tariffs"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/inspect/", views.inspect, name="inspect"),
+    path("<int:pk>/approve/", views.approve, name="approve"),
+    path("<int:pk>/reject/", views.reject, name="reject"),
+    path("<int:pk>/activate/", views.activate, name="activate"),
+    path("<int:pk>/disconnect/", views.disconnect, name="disconnect"),
+    path("<int:pk>/reconnect/", views.reconnect, name="reconnect"),
+    path("<int:pk>/readings/", views.reading_new, name="reading_new"),
+    path("<int:pk>/pay/", views.pay, name="pay"),
+]

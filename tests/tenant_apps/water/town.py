@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime
 
-import pytest
 from django.core.cache import cache
 from django.db import connection as db
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
 from imis.shared_apps.tenants.models import MunicipalityFeature
 from imis.tenant_apps.registry import services as registry
