@@ -187,7 +187,7 @@ def connection_approve(*, by, connection: SewerConnection, fee_amount) -> SewerC
         if fee == 0:
             connection.fee_paid_on = connection.approved_on
         connection.save()
-        _event(connection, "approved", by, _("Fee ৳ %(fee)s") % {"fee": fee} if fee else _("Fee waived"))
+        _event(connection, "approved", by, _("Fee ৳ %(fee)s") % {"fee": f"{fee:,.2f}"} if fee else _("Fee waived"))
         audit_record(actor=by, action=AuditEntry.Action.UPDATE, instance=connection, before={"status": S.SURVEYED},
                      after={"status": connection.status, "fee_amount": str(fee)})
     return connection
@@ -214,7 +214,7 @@ def connection_pay(*, by, connection: SewerConnection, method: str, reference: s
         connection.status, connection.fee_paid_on = S.FEE_PAID, timezone.localtime(received_at).date()
         connection.save()
         _event(connection, "fee_paid", by, _("৳ %(amount)s, receipt %(receipt)s") % {
-            "amount": payment.amount, "receipt": payment.receipt_number}, at=received_at)
+            "amount": f"{payment.amount:,.2f}", "receipt": payment.receipt_number}, at=received_at)
         audit_record(actor=by, action=AuditEntry.Action.UPDATE, instance=connection, before={"status": S.APPROVED},
                      after={"status": S.FEE_PAID, "amount": str(payment.amount), "method": method,
                             "receipt": payment.receipt_number})

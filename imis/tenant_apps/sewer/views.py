@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET
 
 from imis.platform.permissions import permission_required
@@ -30,7 +31,7 @@ from .forms import (
     ReasonForm,
     SurveyForm,
 )
-from .models import SewerConnection
+from .models import SewerConnection, SewerConnectionPayment
 
 FEATURE = "sewer"
 PER_PAGE = 50
@@ -39,6 +40,9 @@ STATUS_BADGES = {S.CONNECTED: "status-active", S.APPLIED: "status-suspended", S.
                  S.APPROVED: "status-suspended", S.FEE_PAID: "status-suspended", S.REJECTED: "status-archived",
                  S.CANCELLED: "status-archived"}
 STEPS = (S.APPLIED, S.SURVEYED, S.APPROVED, S.FEE_PAID, S.CONNECTED)
+STEP_LABELS = {S.APPLIED: _lazy("Applied"), S.SURVEYED: _lazy("Surveyed"), S.APPROVED: _lazy("Approved"),
+               S.FEE_PAID: _lazy("Fee paid"), S.CONNECTED: _lazy("Connected"), S.REJECTED: _lazy("Rejected"),
+               S.CANCELLED: _lazy("Cancelled")}
 
 
 def sewer_view(permission: str):
@@ -108,13 +112,16 @@ def detail(request, pk: int):
     connection = _decorate(_connection_or_404(pk))
     can_manage = has_permission(request, "sewer.manage")
     reached = STEPS.index(connection.status) if connection.status in STEPS else -1
-    steps = [{"status": step, "label": S(step).label, "is_done": index <= reached}
+    steps = [{"status": step, "label": STEP_LABELS[step], "is_done": index <= reached}
              for index, step in enumerate(STEPS)]
-    payment = getattr(connection, "payment", None) if hasattr(connection, "payment") else None
+    events = list(connection.events.all())
+    for event in events:
+        event.label = STEP_LABELS.get(event.action, event.action)
+    payment = SewerConnectionPayment.objects.filter(connection=connection).first()
     return render(request, "sewer/detail.html", {
         "connection": connection, "can_manage": can_manage, "steps": steps, "payment": payment,
         "can_take_fee": can_manage or has_permission(request, "tax.collect"),
-        "max_distance_m": services.max_connection_distance_m(), "events": list(connection.events.all())})
+        "max_distance_m": services.max_connection_distance_m(), "events": events})
 
 
 def _step(request, pk: int, form_class, call, success: str, title: str):
@@ -214,6 +221,9 @@ def campaign(request):
         response["Content-Disposition"] = 'attachment; filename="sewer-campaign.csv"'
         return response
     page = Paginator(result.rows, PER_PAGE).get_page(request.GET.get("page"))
+    labels = dict(Building.SanitationSystem.choices)
+    for row in page.object_list:
+        row["sanitation_label"] = labels.get(row["sanitation_system"] or "", "")
     params = request.GET.copy()
     params.pop("page", None)
     params.pop("format", None)

@@ -349,6 +349,8 @@ def test_screens_walk_the_whole_life_cycle(town, tenant_client):
     assert officer.post(base + "connect/", {"connected_on": timezone.localdate().isoformat(),
                                             "note": "done"}).status_code == 302
     page = officer.get(base).content.decode()
+    assert 'data-receipt="SCR-00000001"' in page
+    assert officer.get("/payments/receipts/SCR-00000001/receipt.pdf")["Content-Type"] == "application/pdf"
     assert 'data-status="connected"' in page and 'data-sanitation="sewer"' in page
     assert [a for a in ("applied", "surveyed", "approved", "fee_paid", "connected")
             if f'data-event="{a}"' in page] == ["applied", "surveyed", "approved", "fee_paid", "connected"]
@@ -363,6 +365,8 @@ def test_list_runs_a_bounded_number_of_queries(town, tenant_client, django_asser
     client = tenant_client(town.world.khulna, town.user("viewer"))
     with django_assert_max_num_queries(25):
         assert client.get("/sewer/").status_code == 200
+    with django_assert_max_num_queries(25):
+        assert client.get("/sewer/campaign/", {"distance_m": "300"}).status_code == 200
 
 
 def test_pages_are_404_without_the_feature(town, tenant_client):
