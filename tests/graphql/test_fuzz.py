@@ -1,8 +1,8 @@
 """Fuzzing the endpoint with schemathesis' GraphQL mode: no generated query or mutation makes the server fail.
 
 Schemathesis reads the committed schema.graphql (offline) and generates documents for every root field; each is
-POSTed through Django's test client as a municipal admin's API token on Khulna (with every feature on, so that
-only real failures show) and judged by schemathesis' `not_a_server_error` check: no 5xx, and no GraphQL error
+POSTed through Django's test client as a municipal admin's API token on Khulna (with every feature on and every
+role added to the admin, so that permission refusals do not hide what runs behind them) and judged by schemathesis' `not_a_server_error` check: no 5xx, and no GraphQL error
 that is not the client's fault (INTERNAL_SERVER_ERROR, or an error in a field without a client-error code).
 
 More examples: IMIS_FUZZ_EXAMPLES=200 pytest tests/graphql/test_fuzz.py
@@ -24,6 +24,8 @@ from requests.structures import CaseInsensitiveDict
 from schemathesis.checks import not_a_server_error
 from schemathesis.graphql import nodes
 
+from imis.shared_apps.accounts.models import Membership
+from imis.shared_apps.accounts.roles import Role
 from imis.shared_apps.tenants.services import municipality_feature_set
 from tests.graphql.conftest import build_city, token_for
 from tests.tenant_apps.registry.factories import at, square
@@ -51,8 +53,16 @@ def _geojson_nodes() -> st.SearchStrategy:
         lambda value: nodes.String(value) if isinstance(value, str) else nodes.String(json.dumps(value)))
 
 
+def _decimal_nodes() -> st.SearchStrategy:
+    """Money and volumes as strings: mostly plausible amounts, sometimes huge, negative, non-finite or not numbers."""
+    plausible = st.decimals(min_value=-1000, max_value=100_000, places=2, allow_nan=False, allow_infinity=False)
+    odd = st.sampled_from(["NaN", "Infinity", "-Infinity", "1e30", "0.001", "", "abc", "12,50"])
+    return st.one_of(plausible.map(str), odd).map(nodes.String)
+
+
 def _load_schema():
     schemathesis.graphql.scalar("GeoJSON", _geojson_nodes())
+    schemathesis.graphql.scalar("Decimal", _decimal_nodes())
     return schemathesis.graphql.from_path(SCHEMA_FILE)
 
 
@@ -78,6 +88,9 @@ def admin_api(world, api_for):
     build_city(world.khulna, containments=3)
     for feature in ("sewer", "water_supply"):
         municipality_feature_set(municipality=world.khulna, code=feature, is_enabled=True)
+    admin = world.user("municipal_admin", "khulna")
+    for role in Role.values:
+        Membership.objects.get_or_create(user=admin, municipality=world.khulna, role=role)
     return api_for(world.khulna, token=token_for(world, world.khulna, "municipal_admin"))
 
 

@@ -16,7 +16,7 @@ from . import types as t
 
 class KpiQuery(graphene.ObjectType):
     kpi_dashboard = graphene.Field(
-        t.KpiDashboard, required=True,
+        t.KpiDashboard,
         year=graphene.Int(description="Fiscal year (2026 = 2026-27); the current one when left out."),
         quarter=graphene.Int(description="1 (Jul–Sep) to 4 (Apr–Jun); the whole year when left out."),
         ward=graphene.Int(description="Ward number; the whole municipality when left out."),

@@ -179,7 +179,7 @@ class TaxDueType(graphene.ObjectType):
     class Meta:
         name = "TaxDue"
 
-    holding = graphene.Field(HoldingType, required=True)
+    holding = graphene.Field(HoldingType)
     holding_id = graphene.String(required=True, description="The holding ID people quote.")
     ward_number = graphene.Int(description="The holding's ward.")
     balance = graphene.Decimal(required=True, description="Positive: owed; negative: paid in advance.")
