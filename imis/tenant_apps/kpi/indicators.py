@@ -405,6 +405,7 @@ def _emptied_volume(ctx: Context) -> dict:
            formula=_("m³ emptied in the period ÷ (people served by a pit or tank × sludge accumulation rate × "
                      "days elapsed ÷ 365.25) × 100"),
            source=_("FSM emptying records; building population; FSM settings (litres per person per year)"),
+           # xgettext:no-python-format  (a literal per cent sign)
            explanation=_("How much of the sludge that households produce is being collected. Below 100 % sludge "
                          "builds up in pits and tanks."))
 def fsm_collection_ratio(ctx: Context) -> Rows:
@@ -614,6 +615,7 @@ def _capacity(ctx: Context) -> Decimal:
            name=_("Treatment capacity vs sludge generated"),
            formula=_("operational plants' capacity (m³/day) × days elapsed ÷ sludge expected to be generated × 100"),
            source=_("Registry treatment plants; building population; FSM settings"),
+           # xgettext:no-python-format  (a literal per cent sign)
            explanation=_("Could the plants treat all the sludge the city produces? 100 % or more means yes."))
 def cwis_capacity_vs_generated(ctx: Context) -> Rows:
     return _city(_capacity(ctx), sum(_expected_sludge(ctx).values(), Decimal(0)))
@@ -623,6 +625,7 @@ def cwis_capacity_vs_generated(ctx: Context) -> Rows:
            name=_("Treatment capacity vs sludge collected"),
            formula=_("operational plants' capacity (m³/day) × days elapsed ÷ m³ emptied in the period × 100"),
            source=_("Registry treatment plants; FSM emptying records"),
+           # xgettext:no-python-format  (a literal per cent sign)
            explanation=_("Can the plants take what is being collected today? Below 100 % they are overloaded."))
 def cwis_capacity_vs_collected(ctx: Context) -> Rows:
     return _city(_capacity(ctx), sum(_emptied_volume(ctx).values(), Decimal(0)))

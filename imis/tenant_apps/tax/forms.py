@@ -48,11 +48,13 @@ class FiscalYearPickerForm(forms.Form):
 class RateScheduleForm(forms.Form):
     fiscal_year = FiscalYearField()
     effective_from = forms.DateField(label=_("Effective from"), widget=DATE_INPUT)
+    # xgettext:no-python-format  (a literal per cent sign)
     holding_tax = forms.DecimalField(label=_("Holding tax (% of annual value)"), initial=7, **PERCENT)
     conservancy = forms.DecimalField(label=_("Conservancy rate (%)"), initial=7, **PERCENT)
     lighting = forms.DecimalField(label=_("Lighting rate (%)"), initial=3, **PERCENT)
     water = forms.DecimalField(label=_("Water rate (%)"), initial=3, required=False, **PERCENT,
                                help_text=_("Leave empty where the municipality does not supply water."))
+    # xgettext:no-python-format  (a literal per cent sign)
     surcharge_percent = forms.DecimalField(label=_("Late-payment surcharge (% of arrears)"), initial=5, **PERCENT)
     rebate_percent = forms.DecimalField(label=_("Rebate for paying the whole year early (%)"), initial=10, **PERCENT)
     instalments = forms.TypedChoiceField(label=_("Instalments per year"), coerce=int, initial=4,

@@ -29,6 +29,7 @@ class RateSchedule(models.Model):
 
     fiscal_year = models.PositiveSmallIntegerField(_("fiscal year (first year)"))
     effective_from = models.DateField(_("effective from"))
+    # xgettext:no-python-format  (a literal per cent sign)
     surcharge_percent = models.DecimalField(_("late-payment surcharge (% of arrears)"), max_digits=5,
                                             decimal_places=2, default=5)
     rebate_percent = models.DecimalField(_("rebate for paying the whole year early (%)"), max_digits=5,
@@ -53,6 +54,7 @@ class TaxHead(models.Model):
 
     schedule = models.ForeignKey(RateSchedule, on_delete=models.CASCADE, related_name="heads")
     code = models.CharField(max_length=20, choices=Code.choices)
+    # xgettext:no-python-format  (a literal per cent sign)
     percent = models.DecimalField(_("% of annual value"), max_digits=5, decimal_places=2)
 
     class Meta:
