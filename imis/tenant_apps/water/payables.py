@@ -49,14 +49,14 @@ class WaterPayable(Payable):
     collect_permissions = ("tax.collect", "water.manage")
     is_reversible = True
 
-    def _fee_due(self, connection: WaterConnection) -> Due | None:
+    def fee_due_of(self, connection: WaterConnection) -> Due | None:
         amount = services.connection_fee_open(connection)
         if amount is None:
             return None
         return Due(kind=self.kind, reference=f"fee:{connection.pk}", holding_id=connection.holding_id,
                    title=_fee_title(connection), amount=amount, detail=_("Paid before the supply is connected."))
 
-    def _bill_due(self, bill: WaterBill) -> Due | None:
+    def bill_due_of(self, bill: WaterBill) -> Due | None:
         if bill.status != WaterBill.Status.ISSUED:
             return None
         detail = _("Due by %(day)s") % {"day": date_format(bill.due_date, "j M Y")}
@@ -66,8 +66,8 @@ class WaterPayable(Payable):
                    title=_bill_title(bill), amount=bill.amount, detail=detail)
 
     def dues(self, holding) -> list[Due]:
-        fees = [self._fee_due(c) for c in WaterConnection.objects.filter(holding=holding, status=S.APPROVED)]
-        bills = [self._bill_due(bill) for bill in WaterBill.objects.filter(
+        fees = [self.fee_due_of(c) for c in WaterConnection.objects.filter(holding=holding, status=S.APPROVED)]
+        bills = [self.bill_due_of(bill) for bill in WaterBill.objects.filter(
             connection__holding=holding, status=WaterBill.Status.ISSUED).select_related("connection")
             .order_by("period", "pk")]
         return [due for due in fees + bills if due]
@@ -79,9 +79,9 @@ class WaterPayable(Payable):
         what, pk = parsed
         if what == "fee":
             connection = WaterConnection.objects.filter(pk=pk).first()
-            return self._fee_due(connection) if connection else None
+            return self.fee_due_of(connection) if connection else None
         bill = WaterBill.objects.filter(pk=pk).select_related("connection").first()
-        return self._bill_due(bill) if bill else None
+        return self.bill_due_of(bill) if bill else None
 
     def settle(self, *, reference, amount, method, by, payment_reference="", received_at=None) -> Settlement:
         parsed = _parse(reference)
@@ -91,10 +91,10 @@ class WaterPayable(Payable):
         received_at = received_at or timezone.now()
         if what == "fee":
             connection = WaterConnection.objects.select_for_update().get(pk=pk)
-            bill, due = None, self._fee_due(connection)
+            bill, due = None, self.fee_due_of(connection)
         else:
             bill = WaterBill.objects.select_for_update().select_related("connection").get(pk=pk)
-            connection, due = bill.connection, self._bill_due(bill)
+            connection, due = bill.connection, self.bill_due_of(bill)
         if due is None:
             raise AlreadySettled(_("%(what)s has nothing to pay any more.") % {
                 "what": _fee_title(connection) if bill is None else _bill_title(bill)})

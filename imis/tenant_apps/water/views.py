@@ -71,6 +71,13 @@ def _decorate(connection: WaterConnection) -> WaterConnection:
     return connection
 
 
+def _dues(connection: WaterConnection) -> list:
+    """What the connection owes now, from its prefetched bills (no query per bill)."""
+    payable = WaterPayable()
+    dues = [payable.fee_due_of(connection), *(payable.bill_due_of(bill) for bill in connection.bills.all())]
+    return [due for due in dues if due]
+
+
 def _may_take_money(request) -> bool:
     return any(has_permission(request, code) for code in WaterPayable.collect_permissions)
 
@@ -126,9 +133,7 @@ def report_illegal(request):
 @water_view("water.view")
 def detail(request, pk: int):
     connection = _decorate(_connection_or_404(pk))
-    payable = WaterPayable()
-    dues = [due for due in (payable.due(f"fee:{connection.pk}"),
-                            *(payable.due(f"bill:{bill.pk}") for bill in connection.bills.all())) if due]
+    dues = _dues(connection)
     return render(request, "water/detail.html", {
         "connection": connection, "can_manage": has_permission(request, "water.manage"),
         "can_take_money": _may_take_money(request), "dues": dues,
@@ -211,9 +216,7 @@ def pay(request, pk: int):
     if not _may_take_money(request):
         return render(request, "errors/403.html", {"reason": "role", "permission": "tax.collect"}, status=403)
     connection = _connection_or_404(pk)
-    payable = WaterPayable()
-    dues = [due for due in (payable.due(f"fee:{connection.pk}"),
-                            *(payable.due(f"bill:{bill.pk}") for bill in connection.bills.all())) if due]
+    dues = _dues(connection)
     form = PayForm(request.POST or None, dues=dues, initial={"due": request.GET.get("due", "")})
     if request.method == "POST" and form.is_valid():
         try:

@@ -3,10 +3,13 @@ its rejects table, the bill run, paying a bill from the connection page, feature
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 
+from imis.tenant_apps.water import services
 from imis.tenant_apps.water.models import MeterReading, WaterBill, WaterConnection
 
 from .town import feature_switch
@@ -120,3 +123,31 @@ def test_another_municipalitys_connection_is_404(town, world, tenant_client):
         assert WaterConnection.objects.count() == 0
     assert tenant_client(world.khulna, town.user("water_officer")).get(
         f"/water/{connection.pk}/").status_code == 200
+
+
+def test_the_list_and_the_connection_page_read_in_bounded_queries(town, world, tenant_client,
+                                                                  django_assert_max_num_queries):
+    for number in range(6):
+        connection = town.active(is_metered=number % 2 == 0)
+    with tenant_context(world.khulna):
+        services.bills_generate(by=None, period=datetime.date(2026, 9, 1))
+    officer = tenant_client(world.khulna, town.user("water_officer"))
+    officer.get("/water/")  # warm the session and the municipality
+    with django_assert_max_num_queries(20):
+        page = officer.get("/water/").content.decode()
+    assert 'data-total="6"' in page
+    with django_assert_max_num_queries(25):
+        assert officer.get(f"/water/{connection.pk}/").status_code == 200
+
+
+def test_a_water_receipt_prints_for_its_holding_only(town, world):
+    connection = town.approved()
+    [settlement] = town.pay_fee(connection)
+    from imis.tenant_apps.payments import payables
+
+    payable = payables.payable_for("water")
+    content = payable.receipt_pdf(settlement.receipt_number, holding=town.holding, municipality=world.khulna,
+                                  language="bn")
+    assert content.startswith(b"%PDF")
+    assert payable.receipt_pdf(settlement.receipt_number, holding=town.other_holding, municipality=world.khulna,
+                               language="en") is None
