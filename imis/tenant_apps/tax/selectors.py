@@ -127,14 +127,16 @@ def holding_due(holding: Holding, *, today: datetime.date | None = None) -> Hold
     return HoldingDue(balance=money(balance), years_due=int(years), overdue=money(overdue))
 
 
-# The whole municipality in one pass: per-year charges aggregated, one window over them. Each aggregate is a
-# subquery read once (a CTE joined to itself gets guessed sizes and nested loops).
-_CITY_DUE_SQL = """
+# The whole municipality (or one ward) in one pass: per-year charges aggregated, one window over them. Each
+# aggregate is a subquery read once (a CTE joined to itself gets guessed sizes and nested loops). For a ward, every
+# aggregate is restricted to the ward's holdings first, so the same hash joins run over a slice of the tables.
+_DUE_SQL = """
 SELECT h.id, h.holding_id, w.number, COALESCE(bl.balance, 0), COALESCE(c.years_due, 0),
        GREATEST(COALESCE(bl.balance, 0) - COALESCE(c.not_yet_due, 0), 0), c.oldest_year_due
 FROM registry_holding h
-JOIN registry_ward w ON w.id = h.ward_id
-LEFT JOIN (SELECT l.holding_id, sum(l.amount) AS balance FROM tax_ledgerentry l GROUP BY l.holding_id) bl
+JOIN registry_ward w ON w.id = h.ward_id {ward_filter}
+LEFT JOIN (SELECT l.holding_id, sum(l.amount) AS balance FROM tax_ledgerentry l {ledger_filter}
+           GROUP BY l.holding_id) bl
        ON bl.holding_id = h.id
 LEFT JOIN (
     SELECT y.holding_id, count(*) FILTER (WHERE y.newer < y.balance) AS years_due, sum(y.not_yet_due) AS not_yet_due,
@@ -144,22 +146,19 @@ LEFT JOIN (
           FROM (SELECT b.holding_id, b.fiscal_year, sum(b.current_amount + b.surcharge) AS charged,
                        COALESCE(sum(b.current_amount + b.surcharge) FILTER (WHERE b.due_date >= %(today)s), 0)
                            AS not_yet_due
-                FROM tax_bill b GROUP BY b.holding_id, b.fiscal_year) yr
-          JOIN (SELECT l.holding_id, sum(l.amount) AS balance FROM tax_ledgerentry l
+                FROM tax_bill b {bill_filter} GROUP BY b.holding_id, b.fiscal_year) yr
+          JOIN (SELECT l.holding_id, sum(l.amount) AS balance FROM tax_ledgerentry l {ledger_filter}
                 GROUP BY l.holding_id HAVING sum(l.amount) > 0) owing ON owing.holding_id = yr.holding_id
     ) y GROUP BY y.holding_id
 ) c ON c.holding_id = h.id
 WHERE bl.balance IS NOT NULL OR EXISTS (SELECT 1 FROM tax_assessment a WHERE a.holding_id = h.id AND a.is_current)
 """
-
-# One ward: the per-holding lookups above for each of its holdings (index-driven, fresh on every request).
-_WARD_DUE_SQL = """
-SELECT h.id, h.holding_id, w.number, d.balance, d.years_due, d.overdue, d.oldest_year_due
-FROM registry_holding h
-JOIN registry_ward w ON w.id = h.ward_id AND w.number = %(ward)s
-CROSS JOIN LATERAL ({lateral}) d
-WHERE d.entries > 0 OR EXISTS (SELECT 1 FROM tax_assessment a WHERE a.holding_id = h.id AND a.is_current)
-""".format(lateral=_HOLDING_DUE_SQL.format(holding="h.id", today="%(today)s"))
+_WARD_HOLDINGS = ("(SELECT wh.id FROM registry_holding wh JOIN registry_ward ww ON ww.id = wh.ward_id "
+                  "WHERE ww.number = %(ward)s)")
+_CITY_DUE_SQL = _DUE_SQL.format(ward_filter="", ledger_filter="", bill_filter="")
+_WARD_DUE_SQL = _DUE_SQL.format(ward_filter="AND w.number = %(ward)s",
+                                ledger_filter=f"WHERE l.holding_id IN {_WARD_HOLDINGS}",
+                                bill_filter=f"WHERE b.holding_id IN {_WARD_HOLDINGS}")
 
 DueRow = tuple  # (pk, holding_id, ward, balance in paisa, years_due, overdue in paisa, oldest_year_due)
 

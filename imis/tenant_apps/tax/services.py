@@ -300,6 +300,9 @@ def bill_run_holdings_count(*, fiscal_year: int, ward_number: int | None = None)
     return assessments.count()
 
 
+ANALYZE_AFTER_BILLS = 10_000
+
+
 def bill_run_execute(*, by, fiscal_year: int, period: int, ward_number: int | None = None, chunk: int = 5000,
                      job_id=None, progress=None) -> BillRun:
     """Bill every assessed, non-exempt holding once for (year, period).
@@ -335,6 +338,9 @@ def bill_run_execute(*, by, fiscal_year: int, period: int, ward_number: int | No
         if progress:
             progress(done=min(done, total), total=total)
     BillRun.objects.filter(pk=run.pk).update(finished=timezone.now(), bills_created=created)
+    if created >= ANALYZE_AFTER_BILLS:  # a big run changes the tables' shape: fresh statistics for the due reads
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE tax_bill, tax_ledgerentry")
     from imis.platform.versioning import data_version_bump
 
     data_version_bump()  # the tax-due map layer changes
