@@ -12,7 +12,10 @@ from ..relay import PagedConnectionField
 from . import loaders  # noqa: F401 - registers how payment fields load
 from . import types as t
 
-FEATURE_OF_KIND = {OnlinePayment.Kind.HOLDING_TAX: "holding_tax", OnlinePayment.Kind.FSM_FEE: "fsm"}
+# A payment of one kind of due is shown while its feature is on; a checkout of several dues always is (its lines
+# were payable when it was made).
+FEATURE_OF_KIND = {OnlinePayment.Kind.HOLDING_TAX: "holding_tax", OnlinePayment.Kind.FSM_FEE: "fsm",
+                   OnlinePayment.Kind.LICENCE_FEE: "trade_licence", OnlinePayment.Kind.SEVERAL: None}
 
 
 class PaymentsQuery(graphene.ObjectType):
@@ -23,7 +26,8 @@ class PaymentsQuery(graphene.ObjectType):
     @staticmethod
     def resolve_online_payments(root, info, status=None, kind=None, **_paging):
         municipality = info.context.municipality
-        kinds = [kind_ for kind_, feature in FEATURE_OF_KIND.items() if is_feature_enabled(municipality, feature)]
+        kinds = [kind_ for kind_, feature in FEATURE_OF_KIND.items()
+                 if feature is None or is_feature_enabled(municipality, feature)]
         payments = OnlinePayment.objects.filter(kind__in=kinds)
         if status:
             payments = payments.filter(status=status.value)
