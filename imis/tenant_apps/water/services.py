@@ -528,7 +528,7 @@ def bills_generate(*, by, period: datetime.date) -> dict:
                                    consumption=used, amount=amount, due_date=due, issued_at=now,
                                    # nothing used, nothing to pay: the month is on record and settled
                                    status=WaterBill.Status.ISSUED if amount > 0 else WaterBill.Status.PAID))
-        created = WaterBill.objects.bulk_create(bills, ignore_conflicts=False)
+        created = WaterBill.objects.bulk_create(bills)
         if created:
             ConnectionEvent.objects.bulk_create([ConnectionEvent(
                 connection_id=bill.connection_id, at=now, action="billed", by_id=getattr(by, "pk", None),
