@@ -15,7 +15,8 @@ from . import types as t
 # A payment of one kind of due is shown while its feature is on; a checkout of several dues always is (its lines
 # were payable when it was made).
 FEATURE_OF_KIND = {OnlinePayment.Kind.HOLDING_TAX: "holding_tax", OnlinePayment.Kind.FSM_FEE: "fsm",
-                   OnlinePayment.Kind.LICENCE_FEE: "trade_licence", OnlinePayment.Kind.SEVERAL: None}
+                   OnlinePayment.Kind.LICENCE_FEE: "trade_licence", OnlinePayment.Kind.WATER: "water_supply",
+                   OnlinePayment.Kind.SEWER_FEE: "sewer", OnlinePayment.Kind.SEVERAL: None}
 
 
 class PaymentsQuery(graphene.ObjectType):

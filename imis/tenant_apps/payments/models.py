@@ -55,6 +55,8 @@ class OnlinePayment(models.Model):
         HOLDING_TAX = "holding_tax", _("Holding tax")
         FSM_FEE = "fsm_fee", _("Desludging fee")
         LICENCE_FEE = "licence_fee", _("Trade licence fee")
+        WATER = "water", _("Water bill or connection fee")
+        SEWER_FEE = "sewer_fee", _("Sewer connection fee")
         SEVERAL = "several", _("Several dues")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -25,7 +25,7 @@ from imis.shared_apps.tenants.features import is_feature_enabled
 
 # Modules whose import registers a payable (kept here so the fee domains need no wiring of their own).
 PAYABLE_MODULES = ("imis.tenant_apps.fsm.payables", "imis.tenant_apps.licences.payables",
-                   "imis.tenant_apps.water.payables")
+                   "imis.tenant_apps.water.payables", "imis.tenant_apps.sewer.payables")
 
 
 class AlreadySettled(Exception):
