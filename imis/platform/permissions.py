@@ -18,3 +18,17 @@ def permission_required(code: str):
         return wrapped
 
     return decorator
+
+
+def require_permission(by, *permissions: str, action: str) -> None:
+    """Services' own check: the actor (None = the system) must hold one of `permissions` in this municipality.
+    Refused with a ValidationError (code "forbidden") whose message names the action."""
+    from django.core.exceptions import ValidationError
+    from django.db import connection
+    from django.utils.translation import gettext as _
+
+    from imis.shared_apps.accounts.selectors import actor_permissions
+
+    granted = actor_permissions(by, connection.tenant)
+    if granted is not None and not (granted & set(permissions)):
+        raise ValidationError(_("Your role does not allow you to %(action)s.") % {"action": action}, code="forbidden")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -20,7 +20,7 @@ from imis.tenant_apps.audit.models import AuditEntry
 from imis.tenant_apps.audit.services import audit_record
 from imis.tenant_apps.payments.models import FeePayment
 from imis.tenant_apps.payments.payables import AlreadySettled, Due, Payable, ReceiptRow, Settlement, payable_register
-from imis.tenant_apps.tax.models import ReceiptCounter
+from imis.tenant_apps.tax.numbering import number_next
 
 from .models import Application, ApplicationEvent
 
@@ -30,10 +30,7 @@ RECEIPT_SERIES = "fsm-fee"
 
 
 def _next_receipt_number() -> str:
-    counter, _created = ReceiptCounter.objects.select_for_update().get_or_create(series=RECEIPT_SERIES)
-    ReceiptCounter.objects.filter(pk=counter.pk).update(last_number=F("last_number") + 1)
-    counter.refresh_from_db()
-    return f"FSR-{counter.last_number:08d}"
+    return number_next(RECEIPT_SERIES, "FSR-{n:08d}")
 
 
 def _with_fee_state(applications):

@@ -15,19 +15,18 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import connection as db
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imis.platform.errors import field_error
-from imis.shared_apps.accounts.selectors import actor_permissions
+from imis.platform.permissions import require_permission as _require
 from imis.shared_apps.accounts.services import phone_to_e164
 from imis.shared_apps.tenants.features import feature_settings
 from imis.tenant_apps.audit.models import AuditEntry
 from imis.tenant_apps.audit.services import audit_record
 from imis.tenant_apps.registry import services as registry
 from imis.tenant_apps.registry.models import Building, Sewer
-from imis.tenant_apps.tax.models import ReceiptCounter
+from imis.tenant_apps.tax.numbering import number_next as _next
 
 from .models import SewerConnection, SewerConnectionEvent, SewerConnectionPayment
 
@@ -35,19 +34,6 @@ S = SewerConnection.Status
 CENT = Decimal("0.01")
 PAYMENT_METHODS = ("cash", "cheque", "bank", "online")
 MAX_SURVEY_DISTANCE_M = Decimal("5000")
-
-
-def _require(by, *permissions: str, action: str) -> None:
-    granted = actor_permissions(by, db.tenant)
-    if granted is not None and not (granted & set(permissions)):
-        raise ValidationError(_("Your role does not allow you to %(action)s.") % {"action": action}, code="forbidden")
-
-
-def _next(series: str, pattern: str) -> str:
-    counter, _created = ReceiptCounter.objects.select_for_update().get_or_create(series=series)
-    ReceiptCounter.objects.filter(pk=counter.pk).update(last_number=F("last_number") + 1)
-    counter.refresh_from_db()
-    return pattern.format(n=counter.last_number)
 
 
 def _event(connection: SewerConnection, action: str, by, note: str = "", at=None) -> None:

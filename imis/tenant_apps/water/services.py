@@ -15,18 +15,16 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imis.platform.errors import field_error
-from imis.shared_apps.accounts.selectors import actor_permissions
+from imis.platform.permissions import require_permission as _require
 from imis.shared_apps.accounts.services import phone_to_e164
 from imis.tenant_apps.audit.models import AuditEntry
 from imis.tenant_apps.audit.services import audit_record, audit_record_many
-from imis.tenant_apps.tax.models import ReceiptCounter
+from imis.tenant_apps.tax.numbering import number_next as next_number
 
 from .models import ConnectionEvent, MeterReading, WaterBill, WaterConnection, WaterTariff
 
@@ -39,19 +37,6 @@ BILLABLE_STATUSES = (S.ACTIVE, S.DISCONNECTED)
 
 def money(value) -> Decimal:
     return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _require(by, *permissions: str, action: str) -> None:
-    granted = actor_permissions(by, db_connection.tenant)
-    if granted is not None and not (granted & set(permissions)):
-        raise ValidationError(_("Your role does not allow you to %(action)s.") % {"action": action}, code="forbidden")
-
-
-def next_number(series: str, pattern: str) -> str:
-    counter, _created = ReceiptCounter.objects.select_for_update().get_or_create(series=series)
-    ReceiptCounter.objects.filter(pk=counter.pk).update(last_number=F("last_number") + 1)
-    counter.refresh_from_db()
-    return pattern.format(n=counter.last_number)
 
 
 def _event(connection: WaterConnection, action: str, by, note: str = "", at=None) -> None:
