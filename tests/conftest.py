@@ -2,10 +2,24 @@ import os
 
 import pytest
 from django.db import connection
+from django.test import TransactionTestCase
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's event loop beside pytest-django
 
-from tests.world import world_ensure  # noqa: E402
+from tests.world import world_ensure, world_has_snapshot, world_restore, world_snapshot  # noqa: E402
+
+
+def _world_put_back(self):
+    """After a transactional test: the world's rows back from the snapshot, instead of Django's flush of every
+    table and a re-creation of the municipalities by the next test (seconds each time)."""
+    if world_has_snapshot():
+        world_restore()
+    else:
+        _flush(self)
+
+
+_flush = TransactionTestCase._fixture_teardown
+TransactionTestCase._fixture_teardown = _world_put_back
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +29,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         template_schema_migrate()
         world_ensure()
+        world_snapshot()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (its own Redis database per xdist worker): no counters of failed
+    logins, used authenticator codes or cached pages from an earlier test."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ No browser console error under the strict Content-Security-Policy."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.core import mail
 from django.db import connection
 from django_tenants.utils import schema_exists, tenant_context
@@ -18,16 +16,13 @@ from playwright.sync_api import expect
 from imis.shared_apps.tenants.models import Municipality
 from imis.tenant_apps.registry.models import Building, Containment, Road, Ward
 from tests.shared_apps.test_console_package import gis_package
-from tests.world import PASSWORD, TOTP_SECRET
+from tests.world import PASSWORD, totp_now
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SLUG = "magura"
 CENTRE = (89.4194, 23.4873)
 
-
-def totp_now() -> str:
-    return format_hotp_value(hotp_value(TOTP_SECRET, int(time.time()) // 30))
 
 
 def _drop_schema() -> None:

@@ -12,12 +12,10 @@ import base64
 import re
 import shutil
 import subprocess
-import time
 import urllib.request
 from urllib.parse import urlparse
 
 import pytest
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django_tenants.utils import tenant_context
 from playwright.sync_api import expect
 
@@ -25,14 +23,11 @@ from imis.tenant_apps.payments import services
 from tests.e2e.conftest import SCREENSHOTS
 from tests.tenant_apps.payments.estate import Estate
 from tests.tenant_apps.payments.stripe_standin import StripeStandIn, signed_event
-from tests.world import PASSWORD, TOTP_SECRET
+from tests.world import PASSWORD, totp_now
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SECRET = "whsec_test_khulna_e2e"
 
-
-def totp_now() -> str:
-    return format_hotp_value(hotp_value(TOTP_SECRET, int(time.time()) // 30))
 
 
 def watch_errors(page, errors: list[str]) -> None:

@@ -8,22 +8,17 @@ import base64
 import re
 import shutil
 import subprocess
-import time
 
 import pytest
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django_tenants.utils import tenant_context
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import SCREENSHOTS
 from tests.tenant_apps.tax.conftest import FY, Town
-from tests.world import PASSWORD, TOTP_SECRET
+from tests.world import PASSWORD, totp_now
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-
-def totp_now() -> str:
-    return format_hotp_value(hotp_value(TOTP_SECRET, int(time.time()) // 30))
 
 
 def log_in(page, url: str, email: str) -> None:

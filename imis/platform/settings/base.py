@@ -172,6 +172,9 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "IMIS"
+# Accept the code of the step before or after the current one (RFC 6238: phones' clocks drift; a code typed at the
+# end of its 30 seconds still counts). A used code is refused for the whole window all the same.
+MFA_TOTP_TOLERANCE = 1
 # Roles whose accounts must use a second factor (platform staff always do).
 IMIS_MFA_REQUIRED_ROLES = ["municipal_admin", "tax_officer", "cashier"]
 SUPPORT_SESSION_MINUTES = 60
