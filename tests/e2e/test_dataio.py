@@ -78,14 +78,15 @@ def test_import_preview_and_data_quality(khulna, page, tenant_url, screenshot, t
     screenshot("dataio-import-preview")
 
     page.click("button[name=check]")
-    expect(page.locator("[data-result-message]")).to_contain_text("1 row has problems")
+    # the check runs in the request here; on a loaded machine it can outlast the default wait (the page polls)
+    expect(page.locator("[data-result-message]")).to_contain_text("1 row has problems", timeout=30_000)
     expect(page.locator(".rejects-table")).to_contain_text("must be a whole number from 1 to 200")
     screenshot("dataio-import-check")
 
     page.click("text=Back to the mapping and options")
     page.check("input[name=skip_bad_rows]")
     page.click("button[name=import]")
-    expect(page.locator("[data-inserted]").first).to_have_attribute("data-inserted", "3")
+    expect(page.locator("[data-inserted]").first).to_have_attribute("data-inserted", "3", timeout=30_000)
     screenshot("dataio-import-result")
 
     page.goto(tenant_url(khulna.khulna, "/data/quality/"))
