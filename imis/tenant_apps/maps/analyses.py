@@ -18,6 +18,11 @@ from imis.platform.errors import field_error
 # Sanitation that does not safely contain excreta (JMP "unsafe": to drain, water body, open ground, none).
 UNSAFE_SANITATION = ("drain", "water_body", "open_ground", "open_defecation")
 UNSAFE_OUTLETS = ("drain", "water_body", "open_ground")
+# A building `b` with unsafe sanitation, by its system or a containment serving it (parameters: UNSAFE_BUILDING_PARAMS).
+UNSAFE_BUILDING_SQL = """(b.sanitation_system = ANY(%(unsafe)s) OR EXISTS (
+            SELECT 1 FROM registry_containment_buildings cb JOIN registry_containment c ON c.id = cb.containment_id
+            WHERE cb.building_id = b.id AND (c.outlet = ANY(%(outlets)s) OR c.type = 'unlined_pit')))"""
+UNSAFE_BUILDING_PARAMS = {"unsafe": list(UNSAFE_SANITATION), "outlets": list(UNSAFE_OUTLETS)}
 MAX_DISTANCE_M = 5000
 METRES_PER_DEGREE_LAT = 110_574.0
 
@@ -126,12 +131,9 @@ def unsafe_sanitation_near_water_bodies(*, distance_m) -> AnalysisResult:
         JOIN registry_waterbody wb ON ST_DWithin(b.footprint, wb.geom, %(deg)s)
              AND ST_DWithin(b.footprint::geography, wb.geom::geography, %(m)s)
         {_BUILDING_JOINS}
-        WHERE b.sanitation_system = ANY(%(unsafe)s) OR EXISTS (
-            SELECT 1 FROM registry_containment_buildings cb JOIN registry_containment c ON c.id = cb.containment_id
-            WHERE cb.building_id = b.id AND (c.outlet = ANY(%(outlets)s) OR c.type = 'unlined_pit'))
+        WHERE {UNSAFE_BUILDING_SQL}
         GROUP BY b.id, h.holding_id, w.number ORDER BY distance_m, b.bin
-    """, {"deg": degrees_for(metres, latitude=_latitude()), "m": metres, "unsafe": list(UNSAFE_SANITATION),
-          "outlets": list(UNSAFE_OUTLETS)})
+    """, {"deg": degrees_for(metres, latitude=_latitude()), "m": metres, **UNSAFE_BUILDING_PARAMS})
     return AnalysisResult("unsafe_near_water", ["bin", "holding_id", "ward", "sanitation_system", "households",
                           "population", "distance_m"], rows,
                           {"buildings": len(rows), "population": sum(r["population"] for r in rows)})
