@@ -148,10 +148,11 @@ class BillRun(models.Model):
         return f"Bill run {self.fiscal_year} period {self.period}"
 
 class Bill(models.Model):
-    holding = models.ForeignKey(Holding, on_delete=models.PROTECT, related_name="bills")
+    # the holding's own index would repeat uniq_bill_period's first column (and slow every bill run)
+    holding = models.ForeignKey(Holding, on_delete=models.PROTECT, related_name="bills", db_index=False)
     fiscal_year = models.PositiveSmallIntegerField()
     period = models.PositiveSmallIntegerField()
-    number = models.CharField(max_length=40, unique=True)
+    number = models.CharField(max_length=40)  # unique: uniq_bill_number (no pattern-ops twin: looked up whole)
     issue_date = models.DateField()
     due_date = models.DateField(db_index=True)
     annual_value = models.DecimalField(max_digits=14, decimal_places=2)
@@ -164,7 +165,8 @@ class Bill(models.Model):
 
     class Meta:
         ordering = ["holding", "fiscal_year", "period"]
-        constraints = [models.UniqueConstraint(fields=["holding", "fiscal_year", "period"], name="uniq_bill_period")]
+        constraints = [models.UniqueConstraint(fields=["holding", "fiscal_year", "period"], name="uniq_bill_period"),
+                       models.UniqueConstraint(fields=["number"], name="uniq_bill_number")]
 
     def __str__(self) -> str:
         return self.number
@@ -245,21 +247,27 @@ class LedgerEntry(models.Model):
         ADJUSTMENT = "adjustment", _("Adjustment")
         REVERSAL = "reversal", _("Payment reversal")
 
-    holding = models.ForeignKey(Holding, on_delete=models.PROTECT, related_name="ledger_entries")
-    kind = models.CharField(max_length=10, choices=Kind.choices, db_index=True)
+    # indexes: (holding, at) serves the holding; kind is read with the holding, never alone; payments and
+    # adjustments are indexed only where set (a bill run writes a ledger entry per bill with neither)
+    holding = models.ForeignKey(Holding, on_delete=models.PROTECT, related_name="ledger_entries", db_index=False)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     fiscal_year = models.PositiveSmallIntegerField(null=True, blank=True)
     bill = models.ForeignKey(Bill, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
     payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="ledger_entries")
+                                related_name="ledger_entries", db_index=False)
     adjustment = models.ForeignKey(Adjustment, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="ledger_entries")
+                                   related_name="ledger_entries", db_index=False)
     at = models.DateTimeField(db_index=True)
     memo = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["holding", "at"])]
+        indexes = [models.Index(fields=["holding", "at"]),
+                   models.Index(fields=["payment"], condition=models.Q(payment__isnull=False),
+                                name="ledger_payment_set"),
+                   models.Index(fields=["adjustment"], condition=models.Q(adjustment__isnull=False),
+                                name="ledger_adjustment_set")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} on {self.holding_id}"
