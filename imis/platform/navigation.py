@@ -32,6 +32,7 @@ NAV_ITEMS = [
     NavItem("registry:index", _("Registry"), "bi-buildings", "registry.view"),
     NavItem("dataio:index", _("Data"), "bi-database", "registry.view"),
     NavItem("kpi:index", _("Reports"), "bi-bar-chart", "kpi.view"),
+    NavItem("links:index", _("Outside data"), "bi-plug", "links.view"),
     NavItem("surveys:index", _("Surveys"), "bi-clipboard-check", ("surveys.submit", "surveys.review")),
     NavItem("audit:log", _("Audit log"), "bi-journal-text", "settings.manage"),
     NavItem("settings", _("Settings"), "bi-gear", "settings.manage"),

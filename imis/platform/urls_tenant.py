@@ -23,6 +23,7 @@ urlpatterns = [
     path("tax/", include("imis.tenant_apps.tax.urls")),
     path("licences/", include("imis.tenant_apps.licences.urls")),
     path("water/", include("imis.tenant_apps.water.urls")),
+    path("links/", include("imis.tenant_apps.links.urls")),
     path("graphql/", include("imis.graphql.urls")),
     path("kpi/", include("imis.tenant_apps.kpi.urls")),
     path("", include("imis.tenant_apps.maps.urls")),

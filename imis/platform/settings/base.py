@@ -56,6 +56,7 @@ TENANT_APPS = [
     "imis.tenant_apps.surveys",
     "imis.tenant_apps.kpi",
     "imis.tenant_apps.dataio",
+    "imis.tenant_apps.links",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 # django_tenants' own commands must not shadow ours (migrate_schemas keeps the template schema current).
@@ -150,6 +151,12 @@ CELERY_BEAT_SCHEDULE = {
                                   "schedule": 3600.0},
     "clean-uploaded-files": {"task": "imis.tenant_apps.dataio.tasks.clean_files_all_municipalities",
                              "schedule": 24 * 3600.0},
+    "links-sync-utility-customers": {"task": "imis.tenant_apps.links.tasks.links_run_scheduled",
+                                     "schedule": 6 * 3600.0, "args": ("utility",)},
+    "links-fetch-health-data": {"task": "imis.tenant_apps.links.tasks.links_run_scheduled",
+                                "schedule": 24 * 3600.0, "args": ("health",)},
+    "links-push-national-indicators": {"task": "imis.tenant_apps.links.tasks.links_run_scheduled",
+                                       "schedule": 24 * 3600.0, "args": ("national",)},
 }
 # Uploaded GIS files and generated exports are removed this many days after upload / after the job finished.
 IMIS_UPLOAD_KEEP_DAYS = env.int("IMIS_UPLOAD_KEEP_DAYS", default=14)

@@ -64,6 +64,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "surveys.submit": frozenset({R.MUNICIPAL_ADMIN, R.FIELD_SURVEYOR, R.GIS_OFFICER, R.SERVICE_PROVIDER,
                                  R.PLANT_OPERATOR}),
     "surveys.review": frozenset({R.MUNICIPAL_ADMIN, R.GIS_OFFICER, R.SANITATION_OFFICER}),
+    # outside data links (health data, water utility sync, national dashboard push)
+    "links.view": frozenset({R.MUNICIPAL_ADMIN, R.EXECUTIVE, R.SANITATION_OFFICER, R.WATER_OFFICER, R.GIS_OFFICER,
+                             R.VIEWER}),
+    "links.manage": frozenset({R.MUNICIPAL_ADMIN, R.GIS_OFFICER}),
     "settings.manage": frozenset({R.MUNICIPAL_ADMIN}),
     "members.manage": frozenset({R.MUNICIPAL_ADMIN}),
 }
