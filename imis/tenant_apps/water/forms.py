@@ -100,6 +100,11 @@ class ReadingsUploadForm(forms.Form):
 class BillRunForm(forms.Form):
     period = forms.DateField(label=_("Month to bill"), input_formats=["%Y-%m", "%Y-%m-%d"],
                              widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
+    ward = forms.TypedChoiceField(label=_("Ward"), coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ward"].choices = ward_choices(blank_label=_("All wards"))
 
 
 class TariffForm(forms.Form):

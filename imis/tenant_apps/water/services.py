@@ -523,3 +523,84 @@ def bills_generate(*, by, period: datetime.date) -> dict:
                 ("water.waterbill", bill.pk, bill.number, None,
                  {"amount": str(bill.amount), "consumption": str(bill.consumption)}) for bill in created])
     return {"period": start, "bills": len(created), "total": sum((bill.amount for bill in created), Decimal(0))}
+
+
+# --- the bill run as a job ----------------------------------------------------------------------------
+
+BILL_RUN_CHUNK = 500
+
+
+def bill_run_check(*, period: datetime.date) -> WaterTariff:
+    """What a bill run for the month needs before it starts (the month is over, a tariff is set); the tariff."""
+    start, end = month_bounds(period)
+    if end >= timezone.localdate():
+        raise field_error({"period": _("Bill a month once it has ended.")}, code="month_not_over")
+    return tariff_for(fiscal_year_of(start))
+
+
+def bill_run_candidates(*, period: datetime.date, ward_number: int | None = None):
+    """The connections a run for the month (and ward) bills: connected during the month, not billed for it yet."""
+    start, end = month_bounds(period)
+    connections = (WaterConnection.objects.filter(status__in=BILLABLE_STATUSES, activated_on__lte=end)
+                   .exclude(status=S.DISCONNECTED, disconnected_on__lt=start)
+                   .exclude(bills__period=start))
+    if ward_number is not None:
+        connections = connections.filter(holding__ward__number=ward_number)
+    return connections.order_by("pk")
+
+
+def _bills_issue_chunk(*, by, ids: list[int], start: datetime.date, tariff: WaterTariff, now) -> list[WaterBill]:
+    """Bill one chunk of connections in its own transaction. The connections are locked first and the month's
+    bills read again under the lock, so two runs of the same month side by side never bill a connection twice."""
+    _start, end = month_bounds(start)
+    due = datetime.date(end.year + (end.month == 12), end.month % 12 + 1, BILL_DUE_DAYS)
+    with transaction.atomic():
+        locked = list(WaterConnection.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        billed = set(WaterBill.objects.filter(connection_id__in=ids, period=start)
+                     .values_list("connection_id", flat=True))
+        locked = [connection for connection in locked if connection.pk not in billed]
+        readings: dict[int, list[MeterReading]] = {}
+        for reading in MeterReading.objects.filter(connection__in=locked, read_on__lte=end).order_by(
+                "connection_id", "read_on", "id"):
+            readings.setdefault(reading.connection_id, []).append(reading)
+        bills = []
+        for connection in locked:
+            used, amount = bill_amount(connection, readings.get(connection.pk, []), start, tariff)
+            bills.append(WaterBill(number=f"WB-{start:%Y%m}-{connection.customer_id}", connection=connection,
+                                   period=start, fiscal_year=tariff.fiscal_year, is_metered=connection.is_metered,
+                                   consumption=used, amount=amount, due_date=due, issued_at=now,
+                                   status=WaterBill.Status.ISSUED if amount > 0 else WaterBill.Status.PAID))
+        created = WaterBill.objects.bulk_create(bills)
+        if created:
+            ConnectionEvent.objects.bulk_create([ConnectionEvent(
+                connection_id=bill.connection_id, at=now, action="billed", by_id=getattr(by, "pk", None),
+                by_label=getattr(by, "email", "") or "system",
+                note=f"{bill.number} · ৳ {bill.amount}") for bill in created])
+            audit_record_many(actor=by, action=AuditEntry.Action.CREATE, rows=[
+                ("water.waterbill", bill.pk, bill.number, None,
+                 {"amount": str(bill.amount), "consumption": str(bill.consumption)}) for bill in created])
+    return created
+
+
+def bill_run_execute(*, by, period: datetime.date, ward_number: int | None = None, chunk: int = BILL_RUN_CHUNK,
+                     progress=None) -> dict:
+    """The month's bills (for one ward or all), as the bill-run job does it: chunk by chunk, each chunk committed
+    on its own and `progress(done=, total=)` called after it. A connection already billed for the month is skipped,
+    so running it again — after a crash, or twice by mistake — finishes what is left and bills nobody twice."""
+    _require(by, "water.manage", action=_("generate water bills"))
+    tariff = bill_run_check(period=period)
+    start, _end = month_bounds(period)
+    ids = list(bill_run_candidates(period=start, ward_number=ward_number).values_list("pk", flat=True))
+    total, done, bills, amount = len(ids), 0, 0, Decimal(0)
+    now = timezone.now()
+    if progress:
+        progress(done=0, total=total)
+    for offset in range(0, total, max(1, chunk)):
+        part = ids[offset:offset + chunk]
+        created = _bills_issue_chunk(by=by, ids=part, start=start, tariff=tariff, now=now)
+        done, bills = done + len(part), bills + len(created)
+        amount += sum((bill.amount for bill in created), Decimal(0))
+        if progress:
+            progress(done=done, total=total)
+    return {"period": start.isoformat(), "ward": ward_number, "connections": total, "bills": bills,
+            "skipped": total - bills, "total": str(money(amount))}

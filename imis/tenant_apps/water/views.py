@@ -4,11 +4,13 @@ readings upload, the monthly bill run and the tariffs."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,6 +19,8 @@ from imis.platform.formatting import fiscal_year_label
 from imis.platform.permissions import permission_required
 from imis.shared_apps.accounts.selectors import has_permission
 from imis.shared_apps.tenants.features import feature_required
+from imis.tenant_apps.jobs.models import Job
+from imis.tenant_apps.jobs.services import job_create, job_enqueue, job_progress_of
 from imis.tenant_apps.payments.services import counter_take
 from imis.tenant_apps.registry.forms import add_service_errors
 
@@ -36,6 +40,7 @@ from .forms import (
 )
 from .models import WaterConnection, WaterTariff
 from .payables import KIND, WaterPayable
+from .tasks import water_bill_run_task
 
 FEATURE = "water_supply"
 PER_PAGE = 50
@@ -257,19 +262,74 @@ def readings_upload(request):
     return render(request, "water/readings_upload.html", {"form": form, "rejects": rejects})
 
 
+BILL_RUN_KIND = "water.bill_run"
+
+
+def _nonce(request) -> str:
+    return request.POST.get("nonce") or uuid.uuid4().hex
+
+
+def _bill_run_start(request, form):
+    """The month's bill run as a job. The same form sent twice, or a run of the same month and ward still going,
+    leads to the job already there rather than a second one."""
+    data = form.cleaned_data
+    try:
+        services.bill_run_check(period=data["period"])
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return None
+    period, ward = data["period"].replace(day=1), data.get("ward")
+    nonce = _nonce(request)[:100]
+    running = (Job.objects.filter(kind=BILL_RUN_KIND, idempotency_key=nonce).first()
+               or Job.objects.filter(kind=BILL_RUN_KIND, status__in=(Job.Status.PENDING, Job.Status.RUNNING),
+                                     params__period=period.isoformat(), params__ward=ward).first())
+    if running is not None:
+        return running
+    where = _("ward %(n)s") % {"n": ward} if ward else _("all wards")
+    title = _("Water bills %(month)s, %(where)s") % {"month": period.strftime("%m/%Y"), "where": where}
+    job = job_create(kind=BILL_RUN_KIND, title=title, by=request.user, idempotency_key=nonce,
+                     params={"period": period.isoformat(), "ward": ward})
+    return job_enqueue(job=job, task=water_bill_run_task, period=period.isoformat(), ward_number=ward,
+                       user_id=request.user.pk)
+
+
 @water_view("water.manage")
 def bill_run(request):
     form = BillRunForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            result = services.bills_generate(by=request.user, period=form.cleaned_data["period"])
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, _("%(count)s bills issued for %(month)s, ৳ %(total)s in all.") % {
-                "count": result["bills"], "month": result["period"].strftime("%m/%Y"), "total": result["total"]})
-            return redirect(f"{request.path}")
-    return render(request, "water/bill_run.html", {"form": form})
+        job = _bill_run_start(request, form)
+        if job is not None:
+            return redirect("water:bill_run_job", job_id=job.pk)
+    runs = list(Job.objects.filter(kind=BILL_RUN_KIND)[:10])
+    return render(request, "water/bill_run.html", {"form": form, "runs": runs, "nonce": _nonce(request)})
+
+
+@water_view("water.manage")
+def bill_run_job(request, job_id):
+    """A bill run's progress (polled by htmx) and, once finished, what it billed."""
+    job = get_object_or_404(Job, pk=job_id, kind=BILL_RUN_KIND)
+    context = {"job": job, "progress": job_progress_of(job)}
+    if request.htmx:
+        return render(request, "water/_bill_run_progress.html", context)
+    return render(request, "water/bill_run_job.html", context)
+
+
+@water_view("water.view")
+def bill_pdf(request, number: str):
+    """One monthly bill as PDF (?lang=bn for Bangla)."""
+    from django.utils import translation
+
+    from .models import WaterBill
+    from .pdf import water_bill_pdf
+
+    bill = get_object_or_404(WaterBill.objects.select_related("connection", "connection__holding",
+                                                             "connection__holding__ward"), number=number)
+    lang = request.GET.get("lang") or translation.get_language() or "en"
+    language = "bn" if lang.startswith("bn") else "en"
+    content = water_bill_pdf(bill, municipality=request.municipality, language=language, request=request)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="water-bill-{bill.number}-{language}.pdf"'
+    return response
 
 
 @water_view("water.view")

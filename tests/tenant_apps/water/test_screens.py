@@ -18,7 +18,18 @@ pytestmark = pytest.mark.django_db
 S = WaterConnection.Status
 
 
-def test_the_life_cycle_through_the_screens(town, world, tenant_client):
+@pytest.fixture
+def eager_celery():
+    from imis import celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def test_the_life_cycle_through_the_screens(town, world, tenant_client, eager_celery,
+                                            django_capture_on_commit_callbacks):
     officer = tenant_client(world.khulna, town.user("water_officer"))
     viewer = tenant_client(world.khulna, town.user("viewer"))
     assert viewer.get("/water/").status_code == 200
@@ -54,7 +65,8 @@ def test_the_life_cycle_through_the_screens(town, world, tenant_client):
     page = officer.post(f"/water/{connection.pk}/readings/", {"read_on": "2026-09-30", "reading": "90"})
     assert "less than the last reading" in page.content.decode()
     officer.post(f"/water/{connection.pk}/readings/", {"read_on": "2026-09-30", "reading": "125"})
-    assert officer.post("/water/bills/run/", {"period": "2026-09"}).status_code == 302
+    with tenant_context(world.khulna), django_capture_on_commit_callbacks(execute=True):
+        assert officer.post("/water/bills/run/", {"period": "2026-09"}).status_code == 302  # the job runs
     with tenant_context(world.khulna):
         bill = WaterBill.objects.get(connection=connection)
         assert bill.amount == 260
