@@ -19,12 +19,17 @@ from .licences.queries import LicenceQuery
 from .payments.queries import PaymentsQuery
 from .registry.mutations import RegistryMutation
 from .registry.queries import RegistryQuery
+from .sewer.mutations import SewerMutation
+from .sewer.queries import SewerQuery
 from .surveys.queries import SurveyQuery
 from .tax.mutations import TaxMutation
 from .tax.queries import TaxQuery
+from .water.mutations import WaterMutation
+from .water.queries import WaterQuery
 
-QUERIES = (CoreQuery, RegistryQuery, FsmQuery, TaxQuery, LicenceQuery, KpiQuery, SurveyQuery, PaymentsQuery)
-MUTATIONS = (RegistryMutation, FsmMutation, TaxMutation, LicenceMutation)
+QUERIES = (CoreQuery, RegistryQuery, FsmQuery, TaxQuery, LicenceQuery, KpiQuery, SurveyQuery, PaymentsQuery,
+           WaterQuery, SewerQuery)
+MUTATIONS = (RegistryMutation, FsmMutation, TaxMutation, LicenceMutation, WaterMutation, SewerMutation)
 
 
 class Query(*QUERIES, graphene.ObjectType):

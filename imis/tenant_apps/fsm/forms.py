@@ -13,19 +13,16 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from imis.shared_apps.accounts.models import Membership, User
 from imis.shared_apps.accounts.roles import Role
 from imis.shared_apps.accounts.services import phone_to_e164
-from imis.tenant_apps.audit.models import AuditEntry
-from imis.tenant_apps.audit.services import audit_record
 from imis.tenant_apps.registry.forms import DATE_INPUT, DATETIME_INPUT
 from imis.tenant_apps.registry.models import Building, Containment, Holding, TreatmentPlant, Ward
 
+from . import services
 from .models import Application, CrewMember, EffluentTest, Feedback, PriceSlab, ServiceProvider, Vehicle
 
 TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -329,27 +326,21 @@ class DisposalForm(WorkflowForm):
 # --- set-up records: providers, vehicles, crew, price slabs, effluent tests ---------------------------
 
 class AuditedModelForm(forms.ModelForm):
-    """A plain record: one row and its audit entry, in one transaction."""
+    """A set-up record: the form parses what the clerk typed; its services (fsm/services.py) validate, write and
+    audit. `save_audited` raises the service's ValidationError for the view to show beside the fields."""
+
+    def create(self, *, by, **data):
+        raise NotImplementedError
+
+    def update(self, *, by, instance, **data):
+        raise NotImplementedError
 
     def save_audited(self, *, by):
-        is_new = self.instance.pk is None
-        names = list(self.fields) if is_new else list(self.changed_data)
-        before = None if is_new else {name: _plain(self.initial.get(name)) for name in names}
-        with transaction.atomic():
-            obj = self.save()
-            audit_record(actor=by, action=AuditEntry.Action.CREATE if is_new else AuditEntry.Action.UPDATE,
-                         instance=obj, before=before,
-                         after={name: _plain(self.cleaned_data.get(name)) for name in names})
-        return obj
-
-
-def _plain(value):
-    """What an audit entry stores: ids for records, lists for sets of records."""
-    if isinstance(value, models.Model):
-        return value.pk
-    if isinstance(value, list | tuple | QuerySet):
-        return [_plain(item) for item in value]
-    return value
+        data = {name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data}
+        if self.instance.pk is None:
+            return self.create(by=by, **data)
+        changed = {name: value for name, value in data.items() if name in self.changed_data}
+        return self.update(by=by, instance=self.instance, **changed)
 
 
 def _date_widgets(form: forms.ModelForm) -> None:
@@ -391,12 +382,18 @@ class ProviderForm(AuditedModelForm):
     def clean_phone(self) -> str:
         return _phone(self.cleaned_data["phone"])
 
-    def clean(self):
+    def clean(self):  # the service checks it too; here it shows beside the field with the form's other errors
         data = super().clean()
         start, end = data.get("contract_start"), data.get("contract_end")
         if start and end and end < start:
             self.add_error("contract_end", _("The contract cannot end before it starts."))
         return data
+
+    def create(self, *, by, **data):
+        return services.provider_create(by=by, **data)
+
+    def update(self, *, by, instance, **data):
+        return services.provider_update(by=by, provider=instance, **data)
 
 
 class VehicleForm(AuditedModelForm):
@@ -413,6 +410,12 @@ class VehicleForm(AuditedModelForm):
     def clean_registration(self) -> str:
         return " ".join(self.cleaned_data["registration"].upper().split())
 
+    def create(self, *, by, **data):
+        return services.vehicle_create(by=by, **data)
+
+    def update(self, *, by, instance, **data):
+        return services.vehicle_update(by=by, vehicle=instance, **data)
+
 
 class CrewForm(AuditedModelForm):
     class Meta:
@@ -428,11 +431,17 @@ class CrewForm(AuditedModelForm):
     def clean_phone(self) -> str:
         return _phone(self.cleaned_data["phone"])
 
-    def clean(self):
+    def clean(self):  # the service checks it too; here it shows beside the field with the form's other errors
         data = super().clean()
         if data.get("role") == CrewMember.Role.DRIVER and not data.get("licence_number"):
             self.add_error("licence_number", _("A driver needs a driving licence number."))
         return data
+
+    def create(self, *, by, **data):
+        return services.crew_member_create(by=by, **data)
+
+    def update(self, *, by, instance, **data):
+        return services.crew_member_update(by=by, member=instance, **data)
 
 
 class PriceSlabForm(AuditedModelForm):
@@ -445,20 +454,11 @@ class PriceSlabForm(AuditedModelForm):
         self.fields["building_use"].choices = [("", _("Any use"))] + list(Building.FunctionalUse.choices)
         self.fields["fee_per_trip"].min_value = 0
 
-    def clean(self):
-        data = super().clean()
-        low, high = data.get("volume_from_m3"), data.get("volume_to_m3")
-        if low is None or high is None:
-            return data
-        if high <= low:
-            self.add_error("volume_to_m3", _("The upper volume must be above the lower one."))
-            return data
-        overlap = (PriceSlab.objects.filter(building_use=data.get("building_use", ""), volume_from_m3__lte=high,
-                                            volume_to_m3__gte=low).exclude(pk=self.instance.pk).first())
-        if overlap is not None:
-            self.add_error("volume_from_m3", _("This range overlaps the slab %(low)s–%(high)s m³ for the same use.")
-                           % {"low": overlap.volume_from_m3, "high": overlap.volume_to_m3})
-        return data
+    def create(self, *, by, **data):
+        return services.price_slab_create(by=by, **data)
+
+    def update(self, *, by, instance, **data):
+        return services.price_slab_update(by=by, slab=instance, **data)
 
 
 class EffluentTestForm(AuditedModelForm):
@@ -484,18 +484,15 @@ class EffluentTestForm(AuditedModelForm):
             if len(plant) == 1:
                 self.initial.setdefault("treatment_plant", plant[0].pk)
 
-    def clean_sampled_on(self):
-        day = self.cleaned_data["sampled_on"]
-        if day > timezone.localdate():
-            raise ValidationError(_("The sample date is in the future."), code="future_date")
-        return day
-
-    def clean(self):
+    def clean(self):  # the service checks it too; here it shows beside the field with the form's other errors
         data = super().clean()
         measured = ("bod_mg_l", "cod_mg_l", "tss_mg_l", "ecoli_cfu_100ml", "ph", "temperature_c")
         if not any(data.get(name) is not None for name in measured) and not self.errors:
             self.add_error("bod_mg_l", _("Enter at least one measured value."))
         return data
+
+    def create(self, *, by, **data):
+        return services.effluent_test_record(by=by, **data)
 
 
 def _not_negative(value) -> None:

@@ -8,18 +8,20 @@ import math
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imis.platform.errors import field_error
+from imis.shared_apps.accounts.models import Membership
+from imis.shared_apps.accounts.roles import Role
 from imis.shared_apps.accounts.selectors import actor_permissions
 from imis.shared_apps.accounts.services import phone_to_e164
 from imis.shared_apps.tenants.features import feature_settings
 from imis.tenant_apps.audit.models import AuditEntry
 from imis.tenant_apps.audit.services import audit_record
-from imis.tenant_apps.registry.models import Building, Containment, Holding, TreatmentPlant
+from imis.tenant_apps.registry.models import Building, Containment, Holding, TreatmentPlant, Ward
 from imis.tenant_apps.registry.services import containment_refresh_emptying_due
 
 from .errors import permission_error, transition_error
@@ -28,6 +30,7 @@ from .models import (
     ApplicationEvent,
     CrewMember,
     Disposal,
+    EffluentTest,
     Emptying,
     Feedback,
     PriceSlab,
@@ -459,3 +462,247 @@ def effluent_test_compliance(test, *, config: dict | None = None) -> dict[str, b
     result["ph"] = None if test.ph is None else (
         Decimal(str(config["effluent_ph_min"])) <= Decimal(test.ph) <= Decimal(str(config["effluent_ph_max"])))
     return result
+
+
+def effluent_test_record(*, by, treatment_plant: TreatmentPlant, sampled_on: datetime.date, bod_mg_l=None,
+                         cod_mg_l=None, tss_mg_l=None, ecoli_cfu_100ml=None, ph=None,
+                         temperature_c=None) -> EffluentTest:
+    """A laboratory result of a plant's treated effluent: at least one value, none negative, not in the future."""
+    _require(by, "fsm.plant", _("record effluent tests"))
+    values = {"bod_mg_l": bod_mg_l, "cod_mg_l": cod_mg_l, "tss_mg_l": tss_mg_l, "ecoli_cfu_100ml": ecoli_cfu_100ml,
+              "ph": ph, "temperature_c": temperature_c}
+    if sampled_on is not None and sampled_on > timezone.localdate():
+        raise field_error({"sampled_on": _("The sample date is in the future.")}, code="future_date")
+    if all(value is None for value in values.values()):
+        raise field_error({"bod_mg_l": _("Enter at least one measured value.")}, code="required")
+    negative = {name: _("A concentration cannot be negative.") for name, _setting in EFFLUENT_LIMITS
+                if values[name] is not None and Decimal(values[name]) < 0}
+    if negative:
+        raise field_error(negative, code="negative")
+    return _record_save(by=by, instance=EffluentTest(treatment_plant=treatment_plant, sampled_on=sampled_on),
+                        data=values)
+
+
+# --- set-up records: service providers, vehicles, crew, price slabs --------------------------------------
+#
+# Plain records, but every change is validated here (the model's own rules, then the domain's), written in one
+# transaction and audited — for the set-up screens and the API alike.
+
+def _plain(value):
+    """What an audit entry stores: ids for records, lists for sets of records, text for dates and numbers."""
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, list | tuple | set | models.QuerySet):
+        return [_plain(item) for item in value]
+    if isinstance(value, datetime.date | Decimal):
+        return str(value)
+    return value
+
+
+def _record_save(*, by, instance: models.Model, data: dict, many: dict | None = None):
+    """Set `data` (columns) and `many` (many-to-many: name -> objects) on a new or locked record, check it with the
+    model's validation (types, choices, ranges, unique values), save it and audit the change."""
+    many = many or {}
+    is_new = instance.pk is None
+    before = None
+    if not is_new:
+        before = {name: _plain(getattr(instance, name)) for name in data}
+        before.update({name: sorted(getattr(instance, name).values_list("pk", flat=True)) for name in many})
+    for name, value in data.items():
+        setattr(instance, name, value)
+    instance.full_clean()
+    with transaction.atomic():
+        instance.save()
+        for name, objects in many.items():
+            getattr(instance, name).set(objects)
+        after = {name: _plain(value) for name, value in data.items()}
+        after.update({name: sorted(_plain(list(objects))) for name, objects in many.items()})
+        audit_record(actor=by, action=AuditEntry.Action.CREATE if is_new else AuditEntry.Action.UPDATE,
+                     instance=instance, before=before, after=after)
+    return instance
+
+
+def _locked_record(instance: models.Model) -> models.Model:
+    return type(instance).objects.select_for_update().get(pk=instance.pk)
+
+
+def _phone_field(value: str | None, name: str = "phone") -> str:
+    try:
+        return phone_to_e164((value or "").strip())
+    except ValidationError as error:
+        raise field_error({name: error.messages[0]}, code="invalid_phone") from error
+
+
+def _changes(values: dict, allowed: tuple[str, ...]) -> dict:
+    unknown = set(values) - set(allowed)
+    if unknown:
+        raise TypeError(f"Unknown fields: {', '.join(sorted(unknown))}")
+    return values
+
+
+PROVIDER_FIELDS = ("name", "kind", "contact_name", "phone", "email", "contract_start", "contract_end", "wards",
+                   "user_ids", "is_active")
+
+
+def _provider_save(*, by, provider: ServiceProvider, values: dict) -> ServiceProvider:
+    values = dict(values)
+    wards = values.pop("wards", None)
+    if "name" in values:
+        values["name"] = (values["name"] or "").strip()
+    if "phone" in values:
+        values["phone"] = _phone_field(values["phone"])
+    start = values.get("contract_start", provider.contract_start)
+    end = values.get("contract_end", provider.contract_end)
+    if start and end and end < start:
+        raise field_error({"contract_end": _("The contract cannot end before it starts.")}, code="invalid_period")
+    if "user_ids" in values:
+        ids = sorted({int(pk) for pk in values["user_ids"] or []})
+        allowed = set(Membership.objects.filter(municipality=connection.tenant, role=Role.SERVICE_PROVIDER,
+                                                is_active=True, user_id__in=ids).values_list("user_id", flat=True))
+        if set(ids) - allowed:
+            raise field_error({"user_ids": _("Only active service-provider accounts of this municipality can be "
+                                             "linked.")}, code="invalid_choice")
+        values["user_ids"] = ids
+    many = {}
+    if wards is not None:
+        wards = list(wards)
+        if any(not isinstance(ward, Ward) for ward in wards):
+            found = Ward.objects.in_bulk([getattr(ward, "pk", ward) for ward in wards])
+            if len(found) != len({getattr(ward, "pk", ward) for ward in wards}):
+                raise field_error({"wards": _("A chosen ward no longer exists.")}, code="invalid_choice")
+            wards = list(found.values())
+        many["wards"] = wards
+    return _record_save(by=by, instance=provider, data=values, many=many)
+
+
+def provider_create(*, by, name: str, kind: str = ServiceProvider.Kind.PRIVATE, contact_name: str = "",
+                    phone: str = "", email: str = "", contract_start: datetime.date | None = None,
+                    contract_end: datetime.date | None = None, wards=(), user_ids=(),
+                    is_active: bool = True) -> ServiceProvider:
+    """A company or municipal unit that empties containments; `wards` it serves (none: all), `user_ids` the
+    service-provider accounts that see its work orders."""
+    _require(by, "fsm.configure", _("set up service providers"))
+    return _provider_save(by=by, provider=ServiceProvider(), values={
+        "name": name, "kind": kind, "contact_name": contact_name, "phone": phone, "email": email,
+        "contract_start": contract_start, "contract_end": contract_end, "wards": wards, "user_ids": user_ids,
+        "is_active": is_active})
+
+
+def provider_update(*, by, provider: ServiceProvider, **changes) -> ServiceProvider:
+    """Change some of a provider's fields (those of `provider_create`)."""
+    _require(by, "fsm.configure", _("set up service providers"))
+    with transaction.atomic():
+        return _provider_save(by=by, provider=_locked_record(provider), values=_changes(changes, PROVIDER_FIELDS))
+
+
+VEHICLE_FIELDS = ("provider", "registration", "capacity_m3", "suction_type", "width_m", "fitness_valid_until",
+                  "insurance_valid_until", "status")
+
+
+def _vehicle_save(*, by, vehicle: Vehicle, values: dict) -> Vehicle:
+    values = dict(values)
+    if "registration" in values:
+        values["registration"] = " ".join((values["registration"] or "").upper().split())
+    if values.get("provider", vehicle.provider if vehicle.provider_id else None) is None:
+        raise field_error({"provider": _("Choose the vehicle's service provider.")}, code="required")
+    return _record_save(by=by, instance=vehicle, data=values)
+
+
+def vehicle_create(*, by, provider: ServiceProvider, registration: str, capacity_m3,
+                   suction_type: str = Vehicle.SuctionType.VACUUM_TRUCK, width_m=Decimal("2.5"),
+                   fitness_valid_until: datetime.date | None = None, insurance_valid_until: datetime.date | None = None,
+                   status: str = Vehicle.Status.AVAILABLE) -> Vehicle:
+    """A provider's vacuum truck, vacutug or pump; the registration is kept upper-case and unique."""
+    _require(by, "fsm.configure", _("set up vehicles"))
+    return _vehicle_save(by=by, vehicle=Vehicle(), values={
+        "provider": provider, "registration": registration, "capacity_m3": capacity_m3,
+        "suction_type": suction_type, "width_m": width_m, "fitness_valid_until": fitness_valid_until,
+        "insurance_valid_until": insurance_valid_until, "status": status})
+
+
+def vehicle_update(*, by, vehicle: Vehicle, **changes) -> Vehicle:
+    _require(by, "fsm.configure", _("set up vehicles"))
+    with transaction.atomic():
+        return _vehicle_save(by=by, vehicle=_locked_record(vehicle), values=_changes(changes, VEHICLE_FIELDS))
+
+
+CREW_FIELDS = ("provider", "name", "role", "phone", "trained_on", "licence_number", "ppe_issued_on", "is_active")
+
+
+def _crew_save(*, by, member: CrewMember, values: dict) -> CrewMember:
+    values = dict(values)
+    if "name" in values:
+        values["name"] = (values["name"] or "").strip()
+    if "phone" in values:
+        values["phone"] = _phone_field(values["phone"])
+    if "licence_number" in values:
+        values["licence_number"] = (values["licence_number"] or "").strip()
+    if values.get("provider", member.provider if member.provider_id else None) is None:
+        raise field_error({"provider": _("Choose the crew member's service provider.")}, code="required")
+    role = values.get("role", member.role)
+    if role == CrewMember.Role.DRIVER and not values.get("licence_number", member.licence_number):
+        raise field_error({"licence_number": _("A driver needs a driving licence number.")}, code="required")
+    return _record_save(by=by, instance=member, data=values)
+
+
+def crew_member_create(*, by, provider: ServiceProvider, name: str, role: str, phone: str = "",
+                       trained_on: datetime.date | None = None, licence_number: str = "",
+                       ppe_issued_on: datetime.date | None = None, is_active: bool = True) -> CrewMember:
+    """A driver (with a driving licence), emptier or helper of a provider."""
+    _require(by, "fsm.configure", _("set up crews"))
+    return _crew_save(by=by, member=CrewMember(), values={
+        "provider": provider, "name": name, "role": role, "phone": phone, "trained_on": trained_on,
+        "licence_number": licence_number, "ppe_issued_on": ppe_issued_on, "is_active": is_active})
+
+
+def crew_member_update(*, by, member: CrewMember, **changes) -> CrewMember:
+    _require(by, "fsm.configure", _("set up crews"))
+    with transaction.atomic():
+        return _crew_save(by=by, member=_locked_record(member), values=_changes(changes, CREW_FIELDS))
+
+
+PRICE_SLAB_FIELDS = ("building_use", "volume_from_m3", "volume_to_m3", "fee_per_trip")
+
+
+def _price_slab_save(*, by, slab: PriceSlab, values: dict) -> PriceSlab:
+    values = dict(values)
+    if values.get("building_use") is None and "building_use" in values:
+        values["building_use"] = ""
+    use = values.get("building_use", slab.building_use)
+    low, high = values.get("volume_from_m3", slab.volume_from_m3), values.get("volume_to_m3", slab.volume_to_m3)
+    fee = values.get("fee_per_trip", slab.fee_per_trip)
+    if fee is not None and Decimal(fee) < 0:
+        raise field_error({"fee_per_trip": _("Enter an amount of zero or more.")}, code="invalid_amount")
+    if low is not None and high is not None:
+        low, high = Decimal(low), Decimal(high)
+        if high <= low:
+            raise field_error({"volume_to_m3": _("The upper volume must be above the lower one.")},
+                              code="invalid_range")
+        with transaction.atomic():
+            # one slab change at a time, so that two overlapping ranges cannot both pass the check
+            list(PriceSlab.objects.select_for_update().filter(building_use=use))
+            overlap = (PriceSlab.objects.filter(building_use=use, volume_from_m3__lte=high, volume_to_m3__gte=low)
+                       .exclude(pk=slab.pk).first())
+            if overlap is not None:
+                raise field_error({"volume_from_m3": _("This range overlaps the slab %(low)s–%(high)s m³ for the "
+                                                       "same use.") % {"low": overlap.volume_from_m3,
+                                                                      "high": overlap.volume_to_m3}},
+                                  code="overlapping_slab")
+            return _record_save(by=by, instance=slab, data=values)
+    return _record_save(by=by, instance=slab, data=values)
+
+
+def price_slab_create(*, by, volume_to_m3, fee_per_trip, volume_from_m3=Decimal(0),
+                      building_use: str = "") -> PriceSlab:
+    """The fee per trip for a containment volume range and (optionally, "" for any) a building use; the ranges of
+    one use do not overlap."""
+    _require(by, "fsm.configure", _("set prices"))
+    return _price_slab_save(by=by, slab=PriceSlab(), values={
+        "building_use": building_use, "volume_from_m3": volume_from_m3, "volume_to_m3": volume_to_m3,
+        "fee_per_trip": fee_per_trip})
+
+
+def price_slab_update(*, by, slab: PriceSlab, **changes) -> PriceSlab:
+    _require(by, "fsm.configure", _("set prices"))
+    with transaction.atomic():
+        return _price_slab_save(by=by, slab=_locked_record(slab), values=_changes(changes, PRICE_SLAB_FIELDS))

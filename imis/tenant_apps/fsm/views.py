@@ -815,6 +815,17 @@ def plant_arrival(request):
     return _plant_page(request, disposal_form=form)
 
 
+def _saved(form, user):
+    """The record a valid set-up form saved through its service, or None (the form then shows why)."""
+    if not form.is_valid():
+        return None
+    try:
+        return form.save_audited(by=user)
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return None
+
+
 @require_http_methods(["GET", "POST"])
 @feature_required("fsm")
 @permission_required("fsm.plant")
@@ -822,8 +833,8 @@ def effluent_tests(request):
     config = _config(request)
     if request.method == "POST":
         form = EffluentTestForm(request.POST, prefix="effluent")
-        if form.is_valid():
-            test = form.save_audited(by=request.user)
+        test = _saved(form, request.user)
+        if test is not None:
             row = _effluent_rows([test], config)[0]
             if row["failed"]:
                 messages.warning(request, _("Effluent test saved: %(count)s parameter(s) fail the standard.")
@@ -902,8 +913,8 @@ def _config_form(request, spec: ConfigKind, instance=None):
         kwargs["municipality"] = request.municipality
     if request.method == "POST":
         form = spec.form_class(request.POST, **kwargs)
-        if form.is_valid():
-            obj = form.save_audited(by=request.user)
+        obj = _saved(form, request.user)
+        if obj is not None:
             messages.success(request, _("%(what)s “%(name)s” saved.") % {"what": str(spec.singular).capitalize(),
                                                                         "name": obj})
             return redirect("fsm:config_list", kind=spec.slug)

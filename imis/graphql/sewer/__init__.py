@@ -1,0 +1,1 @@
+"""GraphQL for sewer connections: types, queries, mutations, loaders."""

@@ -1,0 +1,1 @@
+"""GraphQL for water supply: types, queries, mutations, loaders."""
