@@ -223,11 +223,14 @@ def online_payments(request):
         sum((p.amount for p in payments if p.status == "paid"), 0))})
 
 
-COUNTER_PERMISSIONS = ("tax.collect", "fsm.approve", "licence.manage")
+def _may_collect_payable(request, payable) -> bool:
+    return any(has_permission(request, code) for code in payable.collect_permissions)
 
 
 def _may_collect(request) -> bool:
-    return any(has_permission(request, code) for code in COUNTER_PERMISSIONS)
+    """Any due this municipality takes (tax, desludging, licence, water, sewer fees) that the user's role collects:
+    each payable names the permissions that collect it."""
+    return any(_may_collect_payable(request, payable) for payable in payables.payables_enabled(request.municipality))
 
 
 def counter(request):
@@ -250,18 +253,25 @@ def counter(request):
             messages.success(request, _("Recorded: %(numbers)s.") % {
                 "numbers": ", ".join(s.receipt_number for s in context["settlements"])})
     if holding is not None:
-        context["dues"] = payables.holding_dues(holding, request.municipality)
+        # the dues this role may take, and the others (shown, to send the resident to the right desk)
+        context["dues"], context["dues_elsewhere"] = [], []
+        for payable in payables.payables_enabled(request.municipality):
+            allowed = _may_collect_payable(request, payable)
+            context["dues" if allowed else "dues_elsewhere"].extend(payable.dues(holding))
     context["methods"] = [("cash", _("Cash")), ("cheque", _("Cheque")), ("bank", _("Bank transfer"))]
     return render(request, "payments/counter.html", context)
 
 
 def staff_receipt_pdf(request, number: str):
     """A desludging or licence fee receipt for the staff who take or check fees."""
-    if not (_may_collect(request) or has_permission(request, "tax.view") or has_permission(request, "fsm.view")):
+    readers = has_permission(request, "tax.view") or has_permission(request, "fsm.view")
+    if not (_may_collect(request) or readers):
         return render(request, "errors/403.html", {"reason": "role", "permission": "tax.view"}, status=403)
     for payable in payables.payables_enabled(request.municipality):
         if payable.kind == "holding_tax":
             continue  # tax receipts have their own pages (tax.view)
+        if not (readers or _may_collect_payable(request, payable)):
+            continue  # e.g. a water clerk sees water receipts only
         record = payable.verify(number)
         if record is None:
             continue
