@@ -33,12 +33,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_state():
     """Each test starts with an empty cache (its own Redis database per xdist worker): no counters of failed
-    logins, used authenticator codes or cached pages from an earlier test."""
+    logins, used authenticator codes or cached pages from an earlier test; and in the default language, whatever
+    an earlier test activated."""
+    from django.conf import settings
     from django.core.cache import cache
+    from django.utils import translation
 
     cache.clear()
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
