@@ -11,7 +11,7 @@ import graphene
 
 from .base import guard_schema
 from .core.queries import CoreQuery
-from .fsm.mutations import FsmMutation
+from .fsm.mutations import FsmMutation, FsmSetupMutation
 from .fsm.queries import FsmQuery
 from .kpi.queries import KpiQuery
 from .licences.mutations import LicenceMutation
@@ -29,7 +29,8 @@ from .water.queries import WaterQuery
 
 QUERIES = (CoreQuery, RegistryQuery, FsmQuery, TaxQuery, LicenceQuery, KpiQuery, SurveyQuery, PaymentsQuery,
            WaterQuery, SewerQuery)
-MUTATIONS = (RegistryMutation, FsmMutation, TaxMutation, LicenceMutation, WaterMutation, SewerMutation)
+MUTATIONS = (RegistryMutation, FsmMutation, FsmSetupMutation, TaxMutation, LicenceMutation, WaterMutation,
+             SewerMutation)
 
 
 class Query(*QUERIES, graphene.ObjectType):

@@ -19,3 +19,8 @@ register_loader(
                "disposals": "disposals", "feedback": "feedback", "events": "events"},
     heavy={"location": "location"},
 )
+register_loader(types.EffluentTestType, relations={"treatmentPlant": "treatment_plant"})
+register_loader(types.ProgrammeType, relations={"treatmentPlant": "treatment_plant", "wards": "wards",
+                                                "vehicles": "vehicles"}, heavy={"area": "area"})
+register_loader(types.ProgrammeVisitType, relations={"programme": "programme", "containment": "containment",
+                                                     "vehicle": "vehicle", "application": "application"})

@@ -12,8 +12,16 @@ import graphene
 from django.db.models import Q
 from django.utils import timezone
 
-from imis.tenant_apps.fsm import selectors, services
-from imis.tenant_apps.fsm.models import CrewMember, Disposal, ServiceProvider, Vehicle
+from imis.tenant_apps.fsm import programmes, selectors, services
+from imis.tenant_apps.fsm.models import (
+    CrewMember,
+    Disposal,
+    EffluentTest,
+    PriceSlab,
+    ProgrammeVisit,
+    ServiceProvider,
+    Vehicle,
+)
 from imis.tenant_apps.registry.models import TreatmentPlant
 
 from ..base import BadUserInput, guarded, order_enum, ordered
@@ -102,6 +110,19 @@ class FsmQuery(graphene.ObjectType):
         arrived_from=graphene.Date(), arrived_until=graphene.Date(),
         order_by=graphene.List(graphene.NonNull(DisposalOrder)),
     ), permission="fsm.plant")
+    fsm_price_slabs = PagedConnectionField(t.PriceSlabType, description="The emptying fee per trip, by building use "
+                                                                         "then volume.")
+    fsm_effluent_tests = PagedConnectionField(
+        t.EffluentTestType, description="Effluent tests, newest sample first.",
+        treatment_plant=graphene.ID(description="Global ID of the plant (FsmTreatmentPlant or TreatmentPlant)."),
+        sampled_from=graphene.Date(), sampled_until=graphene.Date())
+    fsm_programmes = PagedConnectionField(t.ProgrammeType, description="Scheduled desludging programmes, latest "
+                                                                        "start first.",
+                                          status=graphene.Argument(t.ProgrammeStatus))
+    fsm_programme_visits = PagedConnectionField(
+        t.ProgrammeVisitType, description="A programme's planned visits, by day, vehicle and route order.",
+        programme=graphene.ID(required=True, description="Global ID of the programme."),
+        date=graphene.Date(), status=graphene.Argument(t.VisitStatus))
 
     @staticmethod
     def resolve_fsm_applications(root, info, inbox=None, day=None, status=None, ward=None, provider=None,
@@ -186,6 +207,40 @@ class FsmQuery(graphene.ObjectType):
         if arrived_until is not None:
             disposals = disposals.filter(arrived_at__lt=_day_start(arrived_until + datetime.timedelta(days=1)))
         return _page(disposals, info, order_by, ["-arrived_at"])
+
+    @staticmethod
+    def resolve_fsm_price_slabs(root, info, **_paging):
+        return _page(PriceSlab.objects.all(), info, None, ["building_use", "volume_from_m3"])
+
+    @staticmethod
+    def resolve_fsm_effluent_tests(root, info, treatment_plant=None, sampled_from=None, sampled_until=None,
+                                   **_paging):
+        tests = EffluentTest.objects.all()
+        if treatment_plant is not None:
+            tests = tests.filter(treatment_plant_id=_pk_of(
+                treatment_plant, ("FsmTreatmentPlant", "TreatmentPlant"), "treatmentPlant"))
+        if sampled_from is not None:
+            tests = tests.filter(sampled_on__gte=_day(sampled_from, "sampledFrom"))
+        if sampled_until is not None:
+            tests = tests.filter(sampled_on__lte=_day(sampled_until, "sampledUntil"))
+        return _page(tests, info, None, ["-sampled_on"])
+
+    @staticmethod
+    def resolve_fsm_programmes(root, info, status=None, **_paging):
+        listed = programmes.programmes_listed()
+        if status:
+            listed = listed.filter(status=_value(status))
+        return _page(listed, info, None, ["-start_date"])
+
+    @staticmethod
+    def resolve_fsm_programme_visits(root, info, programme, date=None, status=None, **_paging):
+        visits = t.ProgrammeVisitType.visible_to(info, ProgrammeVisit.objects.filter(
+            programme_id=_pk_of(programme, ("FsmProgramme",), "programme")))
+        if date is not None:
+            visits = visits.filter(date=_day(date, "date"))
+        if status:
+            visits = visits.filter(status=_value(status))
+        return _page(visits, info, None, ["date", "vehicle_id", "sequence"])
 
 
 def _day_start(day: datetime.date) -> datetime.datetime:

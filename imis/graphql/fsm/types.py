@@ -7,6 +7,8 @@ provider's applications, vehicles and crew — in lists and through `node(id:)` 
 
 from __future__ import annotations
 
+import datetime
+
 import graphene
 from graphene_django import DjangoObjectType
 
@@ -14,10 +16,13 @@ from imis.tenant_apps.fsm.models import (
     Application,
     ApplicationEvent,
     CrewMember,
+    DesludgingProgramme,
     Disposal,
     EffluentTest,
     Emptying,
     Feedback,
+    PriceSlab,
+    ProgrammeVisit,
     ServiceProvider,
     Vehicle,
 )
@@ -25,7 +30,7 @@ from imis.tenant_apps.registry.models import TreatmentPlant
 
 from ..base import choice_field, enum_from_choices, holds_permission
 from ..geometry import PointGeoJSON
-from ..registry.types import TreatmentPlantStatus, TreatmentPlantTypeEnum, WardType
+from ..registry.types import BuildingFunctionalUse, TreatmentPlantStatus, TreatmentPlantTypeEnum, WardType
 from ..relay import CountableConnection, Node, TenantObjectType
 
 FEATURE = "fsm"
@@ -40,6 +45,9 @@ VehicleSuctionType = enum_from_choices(Vehicle.SuctionType, "VehicleSuctionType"
 VehicleStatus = enum_from_choices(Vehicle.Status, "VehicleStatus", "Whether a vehicle can be sent out.")
 CrewRole = enum_from_choices(CrewMember.Role, "CrewRole", "A crew member's job.")
 FeedbackChannel = enum_from_choices(Feedback.Channel, "FsmFeedbackChannel", "How the feedback was taken.")
+ProgrammeStatus = enum_from_choices(DesludgingProgramme.Status, "FsmProgrammeStatus",
+                                    "Where a scheduled desludging programme stands.")
+VisitStatus = enum_from_choices(ProgrammeVisit.Status, "FsmProgrammeVisitStatus", "A household's planned visit.")
 
 
 def is_provider_staff(request) -> bool:
@@ -136,15 +144,20 @@ class CrewMemberType(FsmType):
         return _own_provider(info, queryset, "provider__")
 
 
-class EffluentTestType(DjangoObjectType):
-    imis_permission = VIEW
-    imis_feature = FEATURE
+class EffluentTestType(FsmType):
+    treatment_plant = graphene.Field(lambda: FsmTreatmentPlantType, required=True)
 
     class Meta:
         model = EffluentTest
         name = "EffluentTest"
         description = "A laboratory test of a plant's treated effluent."
-        fields = ("sampled_on", "bod_mg_l", "cod_mg_l", "tss_mg_l", "ecoli_cfu_100ml", "ph", "temperature_c")
+        interfaces = (Node,)
+        connection_class = CountableConnection
+        fields = ("treatment_plant", "sampled_on", "bod_mg_l", "cod_mg_l", "tss_mg_l", "ecoli_cfu_100ml", "ph",
+                  "temperature_c")
+
+    def resolve_treatment_plant(root, info):
+        return root.treatment_plant
 
 
 class FsmTreatmentPlantType(FsmType):
@@ -284,3 +297,80 @@ class ApplicationType(FsmType):
 
     def resolve_events(root, info):
         return root.events.all()
+
+
+class PriceSlabType(FsmType):
+    building_use = choice_field(BuildingFunctionalUse, "building_use", description="Null: any use.")
+
+    class Meta:
+        model = PriceSlab
+        name = "FsmPriceSlab"
+        description = "The emptying fee per trip for a containment volume range and (optionally) a building use."
+        interfaces = (Node,)
+        connection_class = CountableConnection
+        fields = ("building_use", "volume_from_m3", "volume_to_m3", "fee_per_trip")
+
+
+class ProgrammeVisitType(FsmType):
+    status = choice_field(VisitStatus, "status", required=True)
+
+    class Meta:
+        model = ProgrammeVisit
+        name = "FsmProgrammeVisit"
+        description = "A containment's planned visit in a programme: its day, vehicle and place in the route."
+        interfaces = (Node,)
+        connection_class = CountableConnection
+        fields = ("programme", "containment", "vehicle", "date", "sequence", "volume_m3",
+                  "distance_from_previous_m", "status", "decline_reason", "responded_at", "application")
+
+    @classmethod
+    def visible_to(cls, info, queryset):
+        return _own_provider(info, queryset, "vehicle__provider__")
+
+
+class ProgrammeType(FsmType):
+    status = choice_field(ProgrammeStatus, "status", required=True)
+    treatment_plant = graphene.Field(FsmTreatmentPlantType, required=True)
+    wards = graphene.List(graphene.NonNull(WardType), required=True)
+    vehicles = graphene.List(graphene.NonNull(VehicleType), required=True)
+    working_weekdays = graphene.List(graphene.NonNull(graphene.Int), required=True,
+                                     description="0 = Monday … 6 = Sunday.")
+    holidays = graphene.List(graphene.NonNull(graphene.Date), required=True)
+    summary = graphene.JSONString(required=True, description="The last plan's figures (candidates, planned, …).")
+
+    class Meta:
+        model = DesludgingProgramme
+        name = "FsmProgramme"
+        description = "Scheduled (block) desludging: containments due in some wards over a period, as daily routes."
+        interfaces = (Node,)
+        connection_class = CountableConnection
+        fields = ("name", "status", "start_date", "end_date", "trips_per_day", "created")
+
+    def resolve_treatment_plant(root, info):
+        return root.treatment_plant
+
+    def resolve_wards(root, info):
+        return root.wards.all()
+
+    def resolve_vehicles(root, info):
+        return root.vehicles.all()
+
+    def resolve_working_weekdays(root, info):
+        return list(root.working_weekdays or [])
+
+    def resolve_holidays(root, info):
+        return [datetime.date.fromisoformat(day) for day in root.holidays or []]
+
+    def resolve_summary(root, info):
+        return root.summary or {}
+
+
+class ProgrammeJob(graphene.ObjectType):
+    """A programme's background work (planning or notifying), followed through its status."""
+
+    imis_permission = VIEW
+    imis_feature = FEATURE
+
+    id = graphene.ID(required=True, description="The job's ID.")
+    title = graphene.String(required=True)
+    status = graphene.String(required=True, description="pending, running, done or failed.")

@@ -6,6 +6,8 @@ Money is a Decimal in the municipality's currency (BDT), sent as a string ("2500
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import graphene
 from django.utils import timezone
 from graphene_django import DjangoObjectType
@@ -27,6 +29,7 @@ FEATURE = "water_supply"
 VIEW = "water.view"
 MANAGE = "water.manage"
 COLLECT = ("tax.collect", MANAGE)
+CENT = Decimal("0.01")
 
 ConnectionStatus = enum_from_choices(WaterConnection.Status, "WaterConnectionStatus",
                                      "Where a water connection is in its life cycle.")
@@ -158,7 +161,7 @@ class WaterConnectionType(WaterType):
         return root.size_mm
 
     def resolve_bills_due(root, info):
-        return WaterConnectionType._with_due(root).bills_due
+        return Decimal(WaterConnectionType._with_due(root).bills_due).quantize(CENT)
 
     def resolve_due_status(root, info):
         return selectors.due_status(WaterConnectionType._with_due(root))

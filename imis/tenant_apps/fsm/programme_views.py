@@ -34,14 +34,13 @@ from imis.platform.permissions import permission_required
 from imis.shared_apps.accounts.selectors import has_permission
 from imis.shared_apps.tenants.features import feature_required
 from imis.tenant_apps.jobs.models import Job
-from imis.tenant_apps.jobs.services import job_create, job_enqueue, job_progress_of
+from imis.tenant_apps.jobs.services import job_progress_of
 from imis.tenant_apps.registry.forms import add_service_errors
 
 from . import programmes
 from .models import DesludgingProgramme, ProgrammeVisit, Vehicle
 from .programme_forms import WEEKDAYS, AcceptForm, DeclineForm, ProgrammeForm
 from .scheduling import working_days
-from .tasks import programme_job_task
 
 JOB_KIND = "fsm.programme"
 PER_PAGE = 50
@@ -192,20 +191,17 @@ def _nonce() -> str:
     return uuid.uuid4().hex
 
 
-def _start_job(request, programme: DesludgingProgramme, action: str, title: str):
+def _start_job(request, programme: DesludgingProgramme, action: str):
     running = Job.objects.filter(kind=JOB_KIND, params__programme=programme.pk,
                                  status__in=(Job.Status.PENDING, Job.Status.RUNNING)).first()
     if running is not None:
         messages.info(request, _("“%(title)s” is already running.") % {"title": running.title})
         return redirect("fsm:programme_detail", pk=programme.pk)
-    nonce = (request.POST.get("nonce") or "")[:80]
-    key = f"{action}-{programme.pk}-{nonce}" if nonce else ""
-    if key and Job.objects.filter(kind=JOB_KIND, idempotency_key=key).exists():
-        return redirect("fsm:programme_detail", pk=programme.pk)  # the same form sent again
-    job = job_create(kind=JOB_KIND, title=title, by=request.user,
-                     params={"programme": programme.pk, "action": action}, idempotency_key=key)
-    job_enqueue(job=job, task=programme_job_task, action=action, programme_id=programme.pk,
-                user_id=request.user.pk)
+    try:  # the same form sent again gets the job it started
+        programmes.programme_job_start(programme=programme, by=request.user, action=action,
+                                       nonce=request.POST.get("nonce") or "")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
     return redirect("fsm:programme_detail", pk=programme.pk)
 
 
@@ -219,7 +215,7 @@ def programme_plan(request, pk: int):
     if programme.visits.filter(status=ProgrammeVisit.Status.ACCEPTED).exists():
         messages.error(request, _("Households have accepted their day: this plan can no longer change."))
         return redirect("fsm:programme_detail", pk=programme.pk)
-    return _start_job(request, programme, "plan", _("Plan routes: %(name)s") % {"name": programme.name})
+    return _start_job(request, programme, "plan")
 
 
 @require_POST
@@ -229,7 +225,7 @@ def programme_notify(request, pk: int):
     if not programme.visits.filter(status=ProgrammeVisit.Status.PLANNED).exists():
         messages.error(request, _("No household waits for a message: plan the programme first."))
         return redirect("fsm:programme_detail", pk=programme.pk)
-    return _start_job(request, programme, "notify", _("Notify households: %(name)s") % {"name": programme.name})
+    return _start_job(request, programme, "notify")
 
 
 @require_GET

@@ -212,6 +212,51 @@ def programme_plan(*, programme: DesludgingProgramme, by, method: str = "ortools
     return plan
 
 
+PROGRAMME_JOB_KIND = "fsm.programme"
+PROGRAMME_JOB_ACTIONS = ("plan", "notify")
+
+
+def programme_job_start(*, programme: DesludgingProgramme, by, action: str, nonce: str = ""):
+    """Plan the programme's routes (`plan`) or text its households (`notify`) in the background: a job with progress
+    (jobs app). While a job of the programme is pending or running, that job is returned instead of a second one;
+    so is the job already started with the same `nonce` (a form or request sent twice)."""
+    from imis.tenant_apps.jobs.models import Job
+    from imis.tenant_apps.jobs.services import job_create, job_enqueue
+
+    from .tasks import programme_job_task
+
+    services._require(by, "fsm.schedule", _("plan desludging programmes") if action != "notify"
+                      else _("notify households"))
+    if action not in PROGRAMME_JOB_ACTIONS:
+        raise field_error({"action": _("Plan or notify.")}, code="invalid_choice")
+    if action == "plan":
+        if programme.status not in PROGRAMME_OPEN:
+            raise field_error({"programme": _("Households have been told their day: this plan can no longer "
+                                              "change.")}, code="programme_notified")
+        if programme.visits.filter(status=ProgrammeVisit.Status.ACCEPTED).exists():
+            raise field_error({"programme": _("Households have accepted their day: this plan can no longer "
+                                              "change.")}, code="programme_answered")
+    elif not programme.visits.filter(status=ProgrammeVisit.Status.PLANNED).exists():
+        raise field_error({"programme": _("No household waits for a message: plan the programme first.")},
+                          code="nothing_to_notify")
+    running = Job.objects.filter(kind=PROGRAMME_JOB_KIND, params__programme=programme.pk,
+                                 status__in=(Job.Status.PENDING, Job.Status.RUNNING)).first()
+    if running is not None:
+        return running
+    nonce = (nonce or "")[:80]
+    key = f"{action}-{programme.pk}-{nonce}" if nonce else ""
+    existing = Job.objects.filter(kind=PROGRAMME_JOB_KIND, idempotency_key=key).first() if key else None
+    if existing is not None:
+        return existing
+    title = (_("Plan routes: %(name)s") if action == "plan" else _("Notify households: %(name)s")) % {
+        "name": programme.name}
+    job = job_create(kind=PROGRAMME_JOB_KIND, title=title, by=by, params={"programme": programme.pk,
+                                                                        "action": action}, idempotency_key=key)
+    job_enqueue(job=job, task=programme_job_task, action=action, programme_id=programme.pk,
+                user_id=getattr(by, "pk", None))
+    return job
+
+
 def _household_phones(containment_ids: list[int]) -> dict[int, str]:
     """The first owner with a phone of a building each containment serves (one query for all)."""
     phones: dict[int, str] = {}
