@@ -13,6 +13,8 @@ from django.views.decorators.http import require_POST
 
 from imis.platform.permissions import permission_required
 from imis.shared_apps.accounts.selectors import has_permission
+from imis.tenant_apps.jobs.models import Job
+from imis.tenant_apps.jobs.services import job_progress_of
 from imis.tenant_apps.registry.forms import add_service_errors
 
 from . import selectors, services
@@ -80,8 +82,8 @@ def detail(request, kind):
         "documentation": getattr(adapter, "documentation", "")})
 
 
-def _redirect_to_job(run: LinkRun):
-    return redirect("jobs:detail", job_id=run.job_id)
+def _redirect_to_run(run: LinkRun):
+    return redirect("links:run", pk=run.pk)
 
 
 @require_POST
@@ -97,7 +99,7 @@ def run_now(request, kind):
             messages.error(request, message)
         return redirect("links:detail", kind=kind)
     messages.success(request, _("The run has started; this page shows its progress."))
-    return _redirect_to_job(run)
+    return _redirect_to_run(run)
 
 
 @permission_required("links.manage")
@@ -112,7 +114,7 @@ def health_upload(request):
             add_service_errors(form, error)
         else:
             messages.success(request, _("The file is being checked and imported."))
-            return _redirect_to_job(run)
+            return _redirect_to_run(run)
     return render(request, "links/upload.html", {"form": form, "adapter": ADAPTERS["health"],
                                                  "action": "links:health_upload"})
 
@@ -138,8 +140,10 @@ def run_detail(request, pk):
         run = _decorate(selectors.run_detail(pk))
     except LinkRun.DoesNotExist as error:
         raise Http404("No such run") from error
+    job = Job.objects.filter(pk=run.job_id).first() if run.job_id else None
     return render(request, "links/run.html", {"run": run, "adapter": ADAPTERS[run.link.kind],
-                                              "report": run.report or {}})
+                                              "report": run.report or {}, "job": job,
+                                              "progress": job_progress_of(job) if job else None})
 
 
 @permission_required("links.view")

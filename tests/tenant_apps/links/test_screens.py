@@ -72,10 +72,10 @@ def test_upload_runs_as_a_job_and_the_run_page_names_bad_rows(place, tenant_clie
     with django_capture_on_commit_callbacks(execute=True):
         response = officer.post("/links/health/upload/", {"dataset": "cases", "file": SimpleUploadedFile(
             "cases.csv", bad)})
-    assert response.status_code == 302 and response["Location"].startswith("/jobs/")
     with tenant_context(place.khulna):
         run = LinkRun.objects.get()
         assert run.status == "failed" and not DiseaseCase.objects.exists()
+    assert response.status_code == 302 and response["Location"] == f"/links/runs/{run.pk}/"
     page = officer.get(f"/links/runs/{run.pk}/").content.decode()
     assert 'data-row="3"' in page and "whole number" in page and "nothing was imported" in page
     refused = officer.post("/links/health/upload/", {"dataset": "cases", "file": SimpleUploadedFile(
@@ -139,3 +139,32 @@ def test_scheduled_runs_start_only_where_switched_on_and_configured(place, http_
     assert tasks.links_run_scheduled("national") == {}
     with tenant_context(place.khulna):
         assert LinkRun.objects.get().trigger == "schedule"
+
+
+def test_pages_run_a_bounded_number_of_queries(place, tenant_client, run_jobs_now, http_server,
+                                               django_capture_on_commit_callbacks, django_assert_max_num_queries):
+    server = http_server([(503, {}), (200, {"ok": True})])
+    with tenant_context(place.khulna):
+        services.link_configure(by=None, kind="national", is_enabled=True, endpoint_url=server.url, secret="s")
+        for _number in range(3):
+            with django_capture_on_commit_callbacks(execute=True):
+                services.link_run_start(by=place.user("municipal_admin"), kind="national", params={"year": 2026})
+        run = LinkRun.objects.last()  # the first, retried
+    admin = tenant_client(place.khulna, place.user("municipal_admin"))
+    admin.get("/links/")  # warm the session and membership caches
+    with django_assert_max_num_queries(15):
+        assert admin.get("/links/").status_code == 200
+    with django_assert_max_num_queries(15):
+        page = admin.get("/links/national/").content.decode()
+    assert page.count('data-attempt="1"') == 3 and page.count('data-attempt="2"') == 1  # the first run retried
+    with django_assert_max_num_queries(15):
+        page = admin.get(f"/links/runs/{run.pk}/").content.decode()
+    assert 'data-status-code="503"' in page and 'data-status-code="200"' in page and "Payload sent" in page
+
+
+def test_a_running_run_shows_its_progress_and_refreshes(place, tenant_client, django_capture_on_commit_callbacks):
+    with tenant_context(place.khulna), django_capture_on_commit_callbacks(execute=False):
+        run = services.health_upload(by=place.user("gis_officer"), uploaded_file=SimpleUploadedFile(
+            "cases.csv", CASES), dataset="cases")  # not sent to a worker
+    page = tenant_client(place.khulna, place.user("viewer")).get(f"/links/runs/{run.pk}/").content.decode()
+    assert 'data-status="running"' in page and 'hx-trigger="every 2s"' in page and "job-progress-bar" in page
