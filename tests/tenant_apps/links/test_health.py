@@ -4,6 +4,7 @@ by ward."""
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -67,7 +68,8 @@ def test_bad_rows_are_named_and_nothing_is_written(place, run_jobs_now, django_c
     with tenant_context(place.khulna):
         assert not DiseaseCase.objects.exists()
         assert Job.objects.get(pk=run.job_id).status == "failed"
-        assert run.link.last_status == "" or LinkRun.objects.get(pk=run.pk).link.last_status == "failed"
+        link = LinkRun.objects.get(pk=run.pk).link
+        assert link.last_status == "failed" and "nothing was imported" in link.last_error
 
 
 def test_skip_mode_imports_the_good_rows_and_lists_the_rest(place, run_jobs_now,
@@ -140,8 +142,21 @@ def test_cases_against_unsafe_sanitation_by_ward(place, run_jobs_now, django_cap
         assert rows[1]["buildings"] == 4 and rows[1]["unsafe_buildings"] == 2 and str(rows[1]["unsafe_share"]) == "50.0"
         assert rows[1]["samples"] == 1 and rows[1]["samples_failed"] == 1
         assert rows[2]["cases"] == 5 and rows[2]["cases_per_1000"] is None and rows[2]["unsafe_share"] == 0
-        import datetime
-
         recent = selectors.cases_vs_sanitation(since=datetime.date(2026, 1, 1), disease="cholera")
         assert {row["ward"]: row["cases"] for row in recent["rows"]} == {1: 10, 2: 0}
         assert recent["totals"]["cases"] == 10
+
+
+def test_run_now_fetches_the_file_from_the_configured_url(place, http_server, run_jobs_now,
+                                                          django_capture_on_commit_callbacks):
+    server = http_server([(200, b"date,disease,cases,ward\n2026-11-20,Cholera,3,1\n")])
+    with tenant_context(place.khulna):
+        services.link_configure(by=place.user("gis_officer"), kind="health", is_enabled=True,
+                                endpoint_url=server.url + "export.csv", secret_header="Authorization",
+                                secret="Bearer abc", options={"dataset": "cases"})
+        with django_capture_on_commit_callbacks(execute=True):
+            run = services.link_run_start(by=place.user("gis_officer"), kind="health")
+        run.refresh_from_db()
+        assert run.status == "succeeded" and run.report["imported"] == 1
+        assert DiseaseCase.objects.get().ward.number == 1
+    assert server.requests[0]["headers"]["Authorization"] == "Bearer abc"
