@@ -174,5 +174,7 @@ def link_run_execute(*, job_id, run_id: int, may_retry: bool = False) -> LinkRun
         _finish(run, status=LinkRun.Status.SUCCEEDED, report=report)
         job_succeed(job_id=job_id, result={"run_id": run.pk, **{
             key: value for key, value in report.items() if not isinstance(value, list | dict)}})
+    if run.params.get("file"):  # an uploaded health file is not kept once its run is over
+        (Path(settings.MEDIA_ROOT) / run.params["file"]).unlink(missing_ok=True)
     run.refresh_from_db()
     return run

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime
 import json
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 
@@ -37,6 +39,7 @@ def test_good_cases_land_with_their_ward(place, run_jobs_now, django_capture_on_
             f"21/11/2026,Typhoid,3,,{LON2},{LAT2},\n")
     run = upload(place, text, capture=django_capture_on_commit_callbacks)
     assert run.status == "succeeded" and run.report["imported"] == 3 and run.report["problems"] == []
+    assert not (Path(settings.MEDIA_ROOT) / run.params["file"]).exists()  # the upload is not kept
     with tenant_context(place.khulna):
         cases = {case.disease: case for case in DiseaseCase.objects.select_related("ward")}
         assert cases["Cholera"].ward.number == 1 and cases["Cholera"].location is not None
