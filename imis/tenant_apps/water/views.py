@@ -101,7 +101,7 @@ def index(request):
     params.pop("page", None)
     return render(request, "water/index.html", {
         "form": form, "page": page, "query": params.urlencode(), "counts": selectors.connection_counts(),
-        "can_manage": has_permission(request, "water.manage"),
+        "can_manage": has_permission(request, "water.manage"), "can_take_money": _may_take_money(request),
         "is_filtered": any(request.GET.get(key) for key in ("q", "status", "ward", "metered", "due"))})
 
 

@@ -71,6 +71,8 @@ def test_who_sees_and_ticks_which_dues(owed, world, tenant_client, role):
 
 def test_a_water_officer_takes_a_water_bill_but_not_the_tax(owed, world, tenant_client):
     officer = counter(tenant_client, world, owed, "water_officer")
+    assert 'href="/payments/counter/" data-link="counter"' in officer.get("/water/").content.decode()
+    assert 'data-link="counter"' not in counter(tenant_client, world, owed, "viewer").get("/water/").content.decode()
     holding_id = owed.holding.holding_id
     page = officer.post("/payments/counter/", {"holding": holding_id, "method": "cash",
                                                "due": [f"water:bill:{owed.bill.pk}",
