@@ -170,6 +170,12 @@ def link_run_execute(*, job_id, run_id: int, may_retry: bool = False) -> LinkRun
                                                            "problem_count": len(error.problems)},
                 error=error.message)
         job_fail(job_id=job_id, error=error.message, result={"run_id": run.pk})
+    except Exception as error:  # a bug or a database failure: the run and its job must not look alive forever
+        message = _("The run stopped on an unexpected error (%(error)s); nothing was written.") % {
+            "error": type(error).__name__}
+        _finish(run, status=LinkRun.Status.FAILED, report={}, error=message)
+        job_fail(job_id=job_id, error=message, result={"run_id": run.pk})
+        raise
     else:
         _finish(run, status=LinkRun.Status.SUCCEEDED, report=report)
         job_succeed(job_id=job_id, result={"run_id": run.pk, **{

@@ -124,3 +124,24 @@ def test_configuration_is_checked(place):
     with tenant_context(place.khulna), pytest.raises(ValidationError) as error:
         services.link_configure(by=place.user("viewer"), kind="utility", is_enabled=True)
     assert error.value.code == "forbidden"
+
+
+def test_an_unexpected_error_ends_the_run_and_its_job(place, http_server, monkeypatch,
+                                                      django_capture_on_commit_callbacks):
+    from imis.tenant_apps.jobs.models import Job
+    from imis.tenant_apps.links.adapters import utility
+
+    def broken(table, *, run):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(utility, "_sync", broken)
+    server = http_server([(200, [])])
+    configure(place, is_enabled=False, endpoint_url=server.url)
+    with tenant_context(place.khulna), django_capture_on_commit_callbacks(execute=False):
+        run = services.link_run_start(by=place.user("gis_officer"), kind="utility")
+    with tenant_context(place.khulna), pytest.raises(RuntimeError):
+        services.link_run_execute(job_id=run.job_id, run_id=run.pk)
+    with tenant_context(place.khulna):
+        run.refresh_from_db()
+        assert run.status == "failed" and "RuntimeError" in run.error
+        assert Job.objects.get(pk=run.job_id).status == "failed"
