@@ -311,7 +311,11 @@ class PriceSlabType(FsmType):
         fields = ("building_use", "volume_from_m3", "volume_to_m3", "fee_per_trip")
 
 
+PROGRAMME_READ = ("fsm.schedule", "fsm.register")  # as the programme screens: those who plan or take answers
+
+
 class ProgrammeVisitType(FsmType):
+    imis_permission = PROGRAMME_READ
     status = choice_field(VisitStatus, "status", required=True)
 
     class Meta:
@@ -329,6 +333,7 @@ class ProgrammeVisitType(FsmType):
 
 
 class ProgrammeType(FsmType):
+    imis_permission = PROGRAMME_READ
     status = choice_field(ProgrammeStatus, "status", required=True)
     treatment_plant = graphene.Field(FsmTreatmentPlantType, required=True)
     wards = graphene.List(graphene.NonNull(WardType), required=True)
@@ -368,7 +373,7 @@ class ProgrammeType(FsmType):
 class ProgrammeJob(graphene.ObjectType):
     """A programme's background work (planning or notifying), followed through its status."""
 
-    imis_permission = VIEW
+    imis_permission = PROGRAMME_READ
     imis_feature = FEATURE
 
     id = graphene.ID(required=True, description="The job's ID.")

@@ -519,6 +519,7 @@ def _record_save(*, by, instance: models.Model, data: dict, many: dict | None = 
         after.update({name: sorted(_plain(list(objects))) for name, objects in many.items()})
         audit_record(actor=by, action=AuditEntry.Action.CREATE if is_new else AuditEntry.Action.UPDATE,
                      instance=instance, before=before, after=after)
+    instance.refresh_from_db(fields=list(data))  # as stored: numbers at their column's scale
     return instance
 
 
