@@ -74,3 +74,8 @@ class CasesFilterForm(forms.Form):
     since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     disease = forms.CharField(label=_("Disease"), required=False, max_length=60)
+
+
+class AccountFilterForm(forms.Form):
+    q = forms.CharField(label=_("Customer ID or name"), required=False, max_length=60)
+    matched = forms.ChoiceField(label=_("Matched in IMIS"), choices=YES_NO, required=False)

@@ -11,7 +11,7 @@ from django.db.models import Prefetch, QuerySet
 from imis.tenant_apps.maps.analyses import UNSAFE_BUILDING_PARAMS, UNSAFE_BUILDING_SQL
 
 from .adapters import ADAPTERS
-from .models import DiseaseCase, Link, LinkRun, PushAttempt
+from .models import DiseaseCase, Link, LinkRun, PushAttempt, UtilityAccount
 
 RUNS_SHOWN = 20
 
@@ -35,6 +35,19 @@ def link_runs(link: Link, *, limit: int = RUNS_SHOWN) -> QuerySet[LinkRun]:
 def run_detail(pk: int) -> LinkRun:
     return (LinkRun.objects.select_related("link")
             .prefetch_related(Prefetch("attempts", queryset=PushAttempt.objects.order_by("number"))).get(pk=pk))
+
+
+def utility_accounts_listed(*, query: str = "", matched: str = "") -> QuerySet[UtilityAccount]:
+    """The utility's customers as of the last sync, with their IMIS connection and building."""
+    accounts = UtilityAccount.objects.select_related("water_connection", "building", "building__holding")
+    if query:
+        accounts = accounts.filter(customer_id__istartswith=query.strip()) | accounts.filter(
+            customer_name__icontains=query.strip())
+    if matched == "yes":
+        accounts = accounts.exclude(water_connection__isnull=True, building__isnull=True)
+    elif matched == "no":
+        accounts = accounts.filter(water_connection__isnull=True, building__isnull=True)
+    return accounts.order_by("customer_id")
 
 
 def diseases_listed() -> list[str]:

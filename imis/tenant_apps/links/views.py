@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -19,9 +20,10 @@ from imis.tenant_apps.registry.forms import add_service_errors
 
 from . import selectors, services
 from .adapters import ADAPTERS
-from .forms import CasesFilterForm, HealthUploadForm, LinkConfigForm, RunForm, UtilityFileForm
+from .forms import AccountFilterForm, CasesFilterForm, HealthUploadForm, LinkConfigForm, RunForm, UtilityFileForm
 from .models import Link, LinkRun
 
+PER_PAGE = 50
 STATUS_BADGES = {"succeeded": "status-active", "running": "status-suspended", "failed": "status-archived"}
 
 
@@ -154,3 +156,14 @@ def cases_wards(request):
                                           disease=data.get("disease") or "")
     return render(request, "links/cases_wards.html", {"form": form, "table": table,
                                                       "diseases": selectors.diseases_listed()})
+
+
+@permission_required("links.view")
+def utility_accounts(request):
+    form = AccountFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    accounts = selectors.utility_accounts_listed(query=data.get("q") or "", matched=data.get("matched") or "")
+    page = Paginator(accounts, PER_PAGE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(request, "links/accounts.html", {"form": form, "page": page, "query": params.urlencode()})

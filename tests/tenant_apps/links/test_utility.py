@@ -145,3 +145,22 @@ def test_an_unexpected_error_ends_the_run_and_its_job(place, http_server, monkey
         run.refresh_from_db()
         assert run.status == "failed" and "RuntimeError" in run.error
         assert Job.objects.get(pk=run.job_id).status == "failed"
+
+
+def test_the_customers_page_lists_matched_and_unmatched(place, connection_wc2, http_server, run_jobs_now,
+                                                        tenant_client, django_capture_on_commit_callbacks,
+                                                        django_assert_max_num_queries):
+    server = http_server([(200, CUSTOMERS)])
+    configure(place, is_enabled=False, endpoint_url=server.url)
+    run_now(place, django_capture_on_commit_callbacks)
+    viewer = tenant_client(place.khulna, place.user("viewer"))
+    viewer.get("/links/utility/accounts/")
+    with django_assert_max_num_queries(12):
+        page = viewer.get("/links/utility/accounts/").content.decode()
+    assert 'data-total="4"' in page and 'data-customer="WC-9"' in page and "৳ 1,250.50" in page
+    unmatched = viewer.get("/links/utility/accounts/?matched=no").content.decode()
+    assert 'data-total="1"' in unmatched and 'data-customer="WC-9"' in unmatched
+    assert 'data-total="1"' in viewer.get("/links/utility/accounts/?q=nasr").content.decode()
+    jhenaidah = tenant_client(place.jhenaidah, place.user("viewer", "jhenaidah"))
+    assert 'data-total="0"' in jhenaidah.get("/links/utility/accounts/").content.decode()
+    assert tenant_client(place.khulna, place.user("cashier")).get("/links/utility/accounts/").status_code == 403
