@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_POST
 from imis.platform.formatting import fiscal_year_label
 from imis.platform.middleware import public_page
 from imis.platform.permissions import permission_required
+from imis.platform.workflow import workflow_step
 from imis.shared_apps.accounts.selectors import has_permission
 from imis.shared_apps.tenants.features import feature_required
 from imis.tenant_apps.registry.forms import add_service_errors
@@ -120,21 +122,10 @@ def detail(request, pk: int):
         "renewal_window": services.RENEWAL_WINDOW_DAYS})
 
 
-def _step(request, pk: int, form_class, call, success: str, template: str = "licences/step.html", title: str = ""):
-    licence = _licence_or_404(pk)
-    form = form_class(request.POST or None) if form_class else None
-    if request.method == "POST" and (form is None or form.is_valid()):
-        try:
-            call(licence, form.cleaned_data if form else {})
-        except ValidationError as error:
-            if form is None:
-                messages.error(request, " ".join(error.messages))
-                return redirect("licences:detail", pk=pk)
-            add_service_errors(form, error)
-        else:
-            messages.success(request, success)
-            return redirect("licences:detail", pk=pk)
-    return render(request, template, {"licence": _decorate(licence), "form": form, "title": title})
+def _step(request, pk: int, form_class, call, success: str, title: str = ""):
+    return workflow_step(request, record=_decorate(_licence_or_404(pk)), form_class=form_class, call=call,
+                         success=success, title=title, back=reverse("licences:detail", args=[pk]),
+                         template="licences/step.html", context_name="licence")
 
 
 @licence_view("licence.manage")

@@ -10,11 +10,13 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET
 
 from imis.platform.permissions import permission_required
+from imis.platform.workflow import workflow_step
 from imis.shared_apps.accounts.selectors import has_permission
 from imis.shared_apps.tenants.features import feature_required
 from imis.tenant_apps.registry.forms import add_service_errors
@@ -125,17 +127,9 @@ def detail(request, pk: int):
 
 
 def _step(request, pk: int, form_class, call, success: str, title: str):
-    connection = _connection_or_404(pk)
-    form = form_class(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            call(connection, form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, success)
-            return redirect("sewer:detail", pk=pk)
-    return render(request, "sewer/step.html", {"connection": _decorate(connection), "form": form, "title": title})
+    return workflow_step(request, record=_decorate(_connection_or_404(pk)), form_class=form_class, call=call,
+                         success=success, title=title, back=reverse("sewer:detail", args=[pk]),
+                         template="sewer/step.html", context_name="connection")
 
 
 @sewer_view("sewer.manage")

@@ -11,12 +11,14 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from imis.platform.formatting import fiscal_year_label
 from imis.platform.permissions import permission_required
+from imis.platform.workflow import workflow_step
 from imis.shared_apps.accounts.selectors import has_permission
 from imis.shared_apps.tenants.features import feature_required
 from imis.tenant_apps.jobs.models import Job
@@ -149,20 +151,9 @@ def detail(request, pk: int):
 
 
 def _step(request, pk, form_class, call, success, title, *, initial=None):
-    connection = _connection_or_404(pk)
-    form = form_class(request.POST or None, initial=initial) if form_class else None
-    if request.method == "POST" and (form is None or form.is_valid()):
-        try:
-            call(connection, form.cleaned_data if form else {})
-        except ValidationError as error:
-            if form is None:
-                messages.error(request, " ".join(error.messages))
-                return redirect("water:detail", pk=pk)
-            add_service_errors(form, error)
-        else:
-            messages.success(request, success)
-            return redirect("water:detail", pk=pk)
-    return render(request, "water/step.html", {"connection": _decorate(connection), "form": form, "title": title})
+    return workflow_step(request, record=_decorate(_connection_or_404(pk)), form_class=form_class, call=call,
+                         success=success, title=title, back=reverse("water:detail", args=[pk]),
+                         template="water/step.html", context_name="connection", initial=initial)
 
 
 @water_view("water.manage")
