@@ -91,7 +91,7 @@ class HealthAdapter(Adapter):
                   "skip_bad_rows": skip_bad_rows}
         if problems.items and not skip_bad_rows:
             raise LinkError(_("%(count)s row(s) have problems; nothing was imported. Correct them, or choose "
-                              "\u201cskip bad rows\u201d.") % {"count": len(problems.rows)}, code="bad_rows",
+                              "“skip bad rows”.") % {"count": len(problems.rows)}, code="bad_rows",
                             problems=problems.items[:500])
         with transaction.atomic():
             model.objects.bulk_create(records, batch_size=2000)
