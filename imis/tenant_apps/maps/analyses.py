@@ -77,22 +77,49 @@ _BUILDING_COLUMNS = """b.id, b.bin, h.holding_id, w.number AS ward, b.functional
 _BUILDING_JOINS = """LEFT JOIN registry_holding h ON h.id = b.holding_id LEFT JOIN registry_ward w ON w.id = b.ward_id"""
 
 
-def buildings_connectable_to_network(*, network: str, line_id: int, distance_m) -> AnalysisResult:
-    """1. Buildings within N m of a selected drain or sewer that are not yet connected to it."""
+# The line networks a building can be near: table -> what its lines are (for `buildings_near_network`).
+NETWORK_TABLES = {"registry_drain": "drain", "registry_sewer": "sewer", "registry_waterline": "water"}
+
+
+def buildings_near_network(*, table: str, distance_m, line_id: int | None = None, not_on: str | None = None,
+                           geometry: bool = False) -> list[dict]:
+    """Each building within `distance_m` of any line of a network `table` (or of the one line `line_id`), with its
+    nearest line (`line_id`, `line_code`), the distance to it, a point inside it (`lat`, `lng`, to open it on the
+    map) and, if asked, its footprint as GeoJSON. `not_on` leaves out buildings whose sanitation system already is
+    that network ("drain", "sewer"). Ordered by building id; callers sort as they show."""
+    if table not in NETWORK_TABLES:
+        raise ValueError(f"Not a line network table: {table}")
     metres = _distance(distance_m)
-    if network not in ("drain", "sewer"):
-        raise field_error({"network": "Choose a drain or a sewer."}, code="invalid_network")
-    table = "registry_drain" if network == "drain" else "registry_sewer"
-    rows = _fetch(f"""
-        SELECT {_BUILDING_COLUMNS},
+    conditions = ["TRUE"]
+    if line_id is not None:
+        conditions.append("n.id = %(line)s")
+    if not_on:
+        conditions.append("b.sanitation_system IS DISTINCT FROM %(not_on)s")
+    footprint = ", ST_AsGeoJSON(b.footprint, 7) AS geometry" if geometry else ""
+    return _fetch(f"""
+        SELECT DISTINCT ON (b.id) {_BUILDING_COLUMNS}, n.id AS line_id, n.code AS line_code,
                round(ST_Distance(b.footprint::geography, n.geom::geography)::numeric, 1)::float8 AS distance_m,
-               ST_AsGeoJSON(b.footprint, 7) AS geometry
+               round(ST_Y(ST_PointOnSurface(b.footprint))::numeric, 6)::float8 AS lat,
+               round(ST_X(ST_PointOnSurface(b.footprint))::numeric, 6)::float8 AS lng{footprint}
         FROM {table} n JOIN registry_building b ON ST_DWithin(b.footprint, n.geom, %(deg)s)
              AND ST_DWithin(b.footprint::geography, n.geom::geography, %(m)s)
         {_BUILDING_JOINS}
-        WHERE n.id = %(line)s AND b.sanitation_system IS DISTINCT FROM %(network)s
-        ORDER BY distance_m, b.bin
-    """, {"deg": degrees_for(metres, latitude=_latitude()), "m": metres, "line": line_id, "network": network})
+        WHERE {" AND ".join(conditions)}
+        ORDER BY b.id, distance_m, n.id
+    """, {"deg": degrees_for(metres, latitude=_latitude()), "m": metres, "line": line_id, "not_on": not_on})
+
+
+def buildings_connectable_to_network(*, network: str, line_id: int, distance_m) -> AnalysisResult:
+    """1. Buildings within N m of a selected drain or sewer that are not yet connected to it."""
+    _distance(distance_m)
+    if network not in ("drain", "sewer"):
+        raise field_error({"network": "Choose a drain or a sewer."}, code="invalid_network")
+    rows = buildings_near_network(table=f"registry_{network}", distance_m=distance_m, line_id=line_id,
+                                  not_on=network, geometry=True)
+    for row in rows:
+        for key in ("line_id", "line_code", "lat", "lng"):
+            row.pop(key)
+    rows.sort(key=lambda row: (row["distance_m"], row["bin"]))
     return AnalysisResult("connectable_buildings", ["bin", "holding_id", "ward", "functional_use",
                           "sanitation_system", "households", "population", "distance_m"], rows,
                           {"buildings": len(rows), "population": sum(r["population"] for r in rows)})

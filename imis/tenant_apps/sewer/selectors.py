@@ -44,32 +44,13 @@ def connection_detail(pk: int) -> SewerConnection:
             .prefetch_related("events").get(pk=pk))
 
 
-def _buildings_near_any_sewer(metres: float) -> list[dict]:
-    """Analysis 1 over every sewer line at once: each building's nearest line within `metres`."""
-    return analyses._fetch(f"""
-        SELECT DISTINCT ON (b.id) {analyses._BUILDING_COLUMNS}, n.id AS sewer_id, n.code AS sewer_code,
-               round(ST_Distance(b.footprint::geography, n.geom::geography)::numeric, 1)::float8 AS distance_m
-        FROM registry_sewer n JOIN registry_building b ON ST_DWithin(b.footprint, n.geom, %(deg)s)
-             AND ST_DWithin(b.footprint::geography, n.geom::geography, %(m)s)
-        {analyses._BUILDING_JOINS}
-        WHERE b.sanitation_system IS DISTINCT FROM 'sewer'
-        ORDER BY b.id, distance_m, n.id
-    """, {"deg": analyses.degrees_for(metres, latitude=analyses._latitude()), "m": metres})
-
-
 def campaign_buildings(*, distance_m, ward: int | None = None, sewer_id: int | None = None) -> AnalysisResult:
     """Buildings within `distance_m` of a sewer (one line, or any) not yet on it, by ward then distance; each row
     says whether an application is already in progress (`application_id`, `application_number`)."""
-    if sewer_id:
-        result = analyses.buildings_connectable_to_network(network="sewer", line_id=sewer_id, distance_m=distance_m)
-        from imis.tenant_apps.registry.models import Sewer
-
-        code = Sewer.objects.filter(pk=sewer_id).values_list("code", flat=True).first()
-        rows = [{**row, "sewer_id": sewer_id, "sewer_code": code} for row in result.rows]
-    else:
-        rows = _buildings_near_any_sewer(analyses._distance(distance_m))
+    rows = analyses.buildings_near_network(table="registry_sewer", distance_m=distance_m, line_id=sewer_id,
+                                           not_on="sewer")
     for row in rows:
-        row.pop("geometry", None)
+        row["sewer_id"], row["sewer_code"] = row.pop("line_id"), row.pop("line_code")
     open_ones = dict(SewerConnection.objects.filter(building_id__in=[row["id"] for row in rows], status__in=OPEN)
                      .values_list("building_id", "pk"))
     numbers = dict(SewerConnection.objects.filter(pk__in=open_ones.values()).values_list("pk", "application_number"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from imis.tenant_apps.registry.models import Building, Holding
+from imis.tenant_apps.registry.models import Building, Holding, WaterLine
 from imis.tenant_apps.tax.forms import FiscalYearField, ward_choices
 
 from .models import WaterConnection
@@ -143,3 +143,17 @@ class ConnectionFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["ward"].choices = ward_choices(blank_label=_("All wards"))
+
+
+class UnconnectedForm(forms.Form):
+    distance_m = forms.IntegerField(label=_("Within (m) of a water line"), min_value=1, max_value=1000,
+                                    error_messages={"min_value": _("Give a distance of at least 1 m."),
+                                                    "max_value": _("Give a distance of at most 1000 m.")})
+    ward = forms.TypedChoiceField(label=_("Ward"), coerce=int, required=False, empty_value=None)
+    water_line = forms.TypedChoiceField(label=_("Water line"), coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ward"].choices = ward_choices(blank_label=_("All wards"))
+        self.fields["water_line"].choices = [("", _("Any water line")), *[
+            (str(pk), code) for pk, code in WaterLine.objects.values_list("pk", "code")]]

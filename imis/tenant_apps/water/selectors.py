@@ -1,4 +1,5 @@
-"""Reads on water supply: the connection list with its due status, headline counts, one connection's page."""
+"""Reads on water supply: the connection list with its due status, headline counts, one connection's page, and
+the list of buildings along the water lines that have no active connection (the maps "near a network" query)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+
+from imis.tenant_apps.maps import analyses
+from imis.tenant_apps.maps.analyses import AnalysisResult
 
 from .models import WaterBill, WaterConnection
 
@@ -79,3 +83,50 @@ def connection_counts(*, today: datetime.date | None = None) -> dict:
 def connection_detail(pk: int) -> WaterConnection:
     return (with_due(WaterConnection.objects.filter(pk=pk)).select_related("holding", "holding__ward", "building")
             .prefetch_related("events", "readings", "bills", "payments").get())
+
+
+def _by_building(connections: QuerySet, rows: list[dict]) -> dict[int, WaterConnection]:
+    """Which of these buildings `connections` serve: by the building, or by the holding when no building is named."""
+    ids = [row["id"] for row in rows]
+    holdings = {row["holding_id"] for row in rows if row["holding_id"]}
+    found = (connections.filter(Q(building_id__in=ids) | Q(building__isnull=True, holding__holding_id__in=holdings))
+             .select_related("holding").order_by("-applied_on", "-id"))
+    by_building: dict = {}
+    by_holding: dict = {}
+    for connection in found:
+        if connection.building_id:
+            by_building.setdefault(connection.building_id, connection)
+        else:
+            by_holding.setdefault(connection.holding.holding_id, connection)
+    return {row["id"]: by_building.get(row["id"]) or by_holding.get(row["holding_id"]) for row in rows
+            if row["id"] in by_building or row["holding_id"] in by_holding}
+
+
+def unconnected_buildings(*, distance_m, ward: int | None = None, water_line_id: int | None = None
+                          ) -> AnalysisResult:
+    """Buildings within `distance_m` of a water line (one line, or any) with no active water connection, by ward
+    then distance; each row says whether an application is in progress (`application_id`, `application_number`,
+    the customer ID it was given). The per-ward summary counts every ward, whatever `ward` is shown."""
+    rows = analyses.buildings_near_network(table="registry_waterline", distance_m=distance_m, line_id=water_line_id)
+    active = _by_building(WaterConnection.objects.filter(status=S.ACTIVE), rows)
+    rows = [row for row in rows if row["id"] not in active]
+    open_ones = _by_building(WaterConnection.objects.filter(status__in=OPEN_STATUSES), rows)
+    for row in rows:
+        application = open_ones.get(row["id"])
+        row["application_id"] = application.pk if application else None
+        row["application_number"] = application.customer_id if application else ""
+    rows.sort(key=lambda row: (row["ward"] is None, row["ward"] or 0, row["distance_m"], row["bin"]))
+    by_ward: dict = {}
+    for row in rows:
+        entry = by_ward.setdefault(row["ward"], {"ward": row["ward"], "buildings": 0, "population": 0,
+                                                 "with_application": 0})
+        entry["buildings"] += 1
+        entry["population"] += row["population"]
+        entry["with_application"] += 1 if row["application_id"] else 0
+    if ward:
+        rows = [row for row in rows if row["ward"] == ward]
+    return AnalysisResult("water_unconnected", ["ward", "bin", "holding_id", "functional_use", "households",
+                          "population", "line_code", "distance_m", "application_number", "lat", "lng"], rows,
+                          {"buildings": len(rows), "population": sum(row["population"] for row in rows),
+                           "with_application": sum(1 for row in rows if row["application_id"]),
+                           "by_ward": list(by_ward.values())})

@@ -12,6 +12,7 @@ urlpatterns = [
     path("bills/run/<uuid:job_id>/", views.bill_run_job, name="bill_run_job"),
     path("bills/<str:number>/bill.pdf", views.bill_pdf, name="bill_pdf"),
     path("tariffs/", views.tariffs, name="tariffs"),
+    path("unconnected/", views.unconnected, name="unconnected"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/inspect/", views.inspect, name="inspect"),
     path("<int:pk>/approve/", views.approve, name="approve"),

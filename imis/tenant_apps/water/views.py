@@ -1,20 +1,21 @@
 """Water supply screens: the connection list with its filters and due status, the application and illegal
 connection forms, the connection page (timeline, readings, bills, payments) with a form for each step, bulk
-readings upload, the monthly bill run and the tariffs."""
+readings upload, the monthly bill run, the tariffs and the buildings along the water lines not yet connected."""
 
 from __future__ import annotations
 
+import csv
 import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from imis.platform.formatting import fiscal_year_label
 from imis.platform.permissions import permission_required
@@ -39,6 +40,7 @@ from .forms import (
     ReadingsUploadForm,
     ReasonForm,
     TariffForm,
+    UnconnectedForm,
 )
 from .models import WaterConnection, WaterTariff
 from .payables import KIND, WaterPayable
@@ -121,7 +123,8 @@ def _form_page(request, form, call, success, *, template="water/form.html", titl
 
 @water_view("water.manage")
 def apply(request):
-    form = ApplicationForm(request.POST or None, initial={"holding": request.GET.get("holding", "")})
+    form = ApplicationForm(request.POST or None, initial={"holding": request.GET.get("holding", ""),
+                                                          "building": request.GET.get("building", "")})
     return _form_page(request, form, lambda data: services.connection_apply(by=request.user, **data),
                       lambda c: _("Application %(customer)s registered; it waits for inspection.") % {
                           "customer": c.customer_id},
@@ -344,3 +347,54 @@ def tariffs(request):
         tariff.year_label = fiscal_year_label(tariff.fiscal_year)
         tariff.slab_rows = [(up_to, price) for up_to, price in tariff.slabs]
     return render(request, "water/tariffs.html", {"rows": rows, "form": form, "can_manage": can_manage})
+
+
+# --- buildings along the water lines with no connection ------------------------------------------------
+
+UNCONNECTED_DEFAULT_M = 30
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _safe(value):
+    if isinstance(value, str) and value.startswith(("=", "@", "+", "\t", "\r", "-")):
+        return "'" + value
+    return "" if value is None else value
+
+
+@require_GET
+@water_view("water.view")
+def unconnected(request):
+    form = UnconnectedForm(request.GET or None, initial={"distance_m": UNCONNECTED_DEFAULT_M})
+    if request.GET and not form.is_valid():
+        return render(request, "water/unconnected.html", {"form": form, "result": None}, status=400)
+    data = form.cleaned_data if request.GET else {}
+    try:
+        result = selectors.unconnected_buildings(distance_m=data.get("distance_m") or UNCONNECTED_DEFAULT_M,
+                                                 ward=data.get("ward"), water_line_id=data.get("water_line"))
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return render(request, "water/unconnected.html", {"form": form, "result": None}, status=400)
+    if request.GET.get("format") == "csv":
+        writer = csv.writer(_Echo())
+        header = result.columns
+
+        def lines():
+            yield "\ufeff"
+            yield writer.writerow(header)
+            for row in result.rows:
+                yield writer.writerow([_safe(row.get(column)) for column in header])
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="water-unconnected.csv"'
+        return response
+    page = Paginator(result.rows, PER_PAGE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    params.pop("format", None)
+    return render(request, "water/unconnected.html", {
+        "form": form, "result": result, "page": page, "query": params.urlencode(),
+        "can_manage": has_permission(request, "water.manage")})
