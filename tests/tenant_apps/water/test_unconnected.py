@@ -184,3 +184,14 @@ def test_the_list_reads_in_bounded_queries(lines, tenant_client, django_assert_m
     client = tenant_client(lines.world.khulna, lines.user("viewer"))
     with django_assert_max_num_queries(25):
         assert client.get(URL, {"distance_m": "300"}).status_code == 200
+
+
+def test_the_shared_network_query_takes_only_known_line_tables(lines):
+    from imis.tenant_apps.maps import analyses
+
+    with pytest.raises(ValueError):
+        analyses.buildings_near_network(table="registry_building; DROP TABLE x", distance_m=30)
+    rows = analyses.buildings_near_network(table="registry_waterline", distance_m=30, line_id=lines.wl1.pk,
+                                           geometry=True)
+    assert sorted(row["bin"] for row in rows) == ["B-1", "B-H3", "B-NEAR", "B-OPEN", "B-W2"]  # connected or not
+    assert {row["line_code"] for row in rows} == {"WL-1"} and rows[0]["geometry"]["type"] == "Polygon"
