@@ -35,7 +35,10 @@ def test_every_registry_layer_and_workflow_step_is_in_the_schema():
     assert {"fsmApplications", "fsmApplication", "serviceProviders", "vehicles", "crewMembers",
             "fsmTreatmentPlants", "fsmDisposals", "taxAssessments", "taxObjections", "taxBills", "taxPayments",
             "taxAdjustments", "taxDues", "taxHoldingDue", "tradeLicences", "tradeLicence", "businessCategories",
-            "tradeLicenceFeeDue", "kpiDashboard", "surveySubmissions", "onlinePayments"} <= set(query)
+            "tradeLicenceFeeDue", "kpiDashboard", "surveySubmissions", "onlinePayments",
+            "fsmPriceSlabs", "fsmEffluentTests", "fsmProgrammes", "fsmProgrammeVisits",
+            "waterConnections", "waterConnection", "waterMeterReadings", "waterBills", "waterTariffs",
+            "sewerConnections", "sewerConnection", "sewerCampaign"} <= set(query)
     assert set(mutation) == {
         "buildingCreate", "buildingUpdate", "buildingsBulkUpdate", "buildingsLinkNearestRoads", "holdingCreate",
         "holdingUpdate", "containmentCreate", "containmentUpdate",
@@ -46,7 +49,27 @@ def test_every_registry_layer_and_workflow_step_is_in_the_schema():
         "taxAdjustmentRequest", "taxAdjustmentDecide",
         "tradeLicenceApply", "tradeLicenceInspect", "tradeLicenceApprove", "tradeLicenceReject", "tradeLicencePay",
         "tradeLicenceCancel",
+        "serviceProviderCreate", "serviceProviderUpdate", "vehicleCreate", "vehicleUpdate", "crewMemberCreate",
+        "crewMemberUpdate", "fsmPriceSlabCreate", "fsmPriceSlabUpdate", "fsmEffluentTestRecord",
+        "fsmProgrammeCreate", "fsmProgrammePlan", "fsmProgrammeNotify", "fsmProgrammeVisitAccept",
+        "fsmProgrammeVisitDecline",
+        "waterConnectionApply", "waterConnectionReportIllegal", "waterConnectionInspect", "waterConnectionApprove",
+        "waterConnectionReject", "waterConnectionActivate", "waterConnectionDisconnect", "waterConnectionReconnect",
+        "waterReadingRecord", "waterPaymentTake", "waterBillsGenerate", "waterTariffSet",
+        "sewerConnectionApply", "sewerConnectionSurvey", "sewerConnectionApprove", "sewerConnectionPay",
+        "sewerConnectionConnect", "sewerConnectionReject", "sewerConnectionCancel",
     }
+
+
+def test_every_paginated_list_answers_a_connection():
+    """A type named like another type's connection (`SewerConnection` for `Sewer`'s) would silently take its
+    place: every list with cursors must still answer edges and pageInfo."""
+    from graphql import get_named_type
+
+    for name, field in schema.graphql_schema.query_type.fields.items():
+        if {"first", "after"} <= set(field.args):
+            answered = get_named_type(field.type)
+            assert {"edges", "pageInfo"} <= set(answered.fields), (name, answered.name)
 
 
 def test_every_domain_type_declares_its_permission_and_feature():

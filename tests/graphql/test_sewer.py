@@ -40,8 +40,8 @@ def town(world):
 
 def _refs(town, municipality) -> dict:
     return {"@far": gid("Building", municipality, town.far.pk), "@sewer": gid("Sewer", municipality, town.sewer.pk),
-            "@applied": gid("SewerConnection", municipality, town.applied.pk),
-            "@approved": gid("SewerConnection", municipality, town.approved_one.pk)}
+            "@applied": gid("SewerConnectionApplication", municipality, town.applied.pk),
+            "@approved": gid("SewerConnectionApplication", municipality, town.approved_one.pk)}
 
 
 def test_an_application_goes_from_survey_to_connected(world, town, api_for):
@@ -189,7 +189,7 @@ def test_without_the_feature_everything_sewer_is_refused(world, town, api_for):
     assert body["errors"][0]["extensions"] == {"code": "FEATURE_NOT_ENABLED", "feature": "sewer"}
     approved = _refs(town, world.khulna)["@approved"]
     admin = api_for(world.khulna, "municipal_admin")
-    assert admin.data("query($id: ID!) { node(id: $id) { ... on SewerConnection { status } } }",
+    assert admin.data("query($id: ID!) { node(id: $id) { ... on SewerConnectionApplication { status } } }",
                       {"id": approved}) == {"node": {"status": "APPROVED"}}
     sewer_enable(world.khulna, False)
     cache.clear()
@@ -204,7 +204,7 @@ def test_without_the_feature_everything_sewer_is_refused(world, town, api_for):
 
 
 def test_ids_of_another_municipality_reach_nothing(world, town, api_for):
-    foreign = gid("SewerConnection", world.jhenaidah, town.approved_one.pk)
+    foreign = gid("SewerConnectionApplication", world.jhenaidah, town.approved_one.pk)
     admin = api_for(world.khulna, "municipal_admin")
     assert admin.data("query($id: ID!) { node(id: $id) { id } }", {"id": foreign}) == {"node": None}
     body = admin.data(_mutate("sewerConnectionCancel"), {"i": {"id": foreign, "reason": "x"}})

@@ -22,7 +22,7 @@ FeeMethod = graphene.Enum("SewerFeeMethod", [("CASH", "cash"), ("CHEQUE", "chequ
 
 
 def _connection(global_id) -> SewerConnection:
-    return node_of(SewerConnection, global_id, expected="SewerConnection", field="id")
+    return node_of(SewerConnection, global_id, expected="SewerConnectionApplication", field="id")
 
 
 def _sewer(global_id) -> Sewer | None:

@@ -51,7 +51,7 @@ class SewerConnectionType(TenantObjectType, DjangoObjectType):
 
     class Meta:
         model = SewerConnection
-        name = "SewerConnection"
+        name = "SewerConnectionApplication"
         description = ("A building's application to connect to a sewer line, from application to connection "
                        "(feature `sewer`).")
         interfaces = (Node,)
