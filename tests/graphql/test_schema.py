@@ -76,9 +76,12 @@ def test_every_domain_type_declares_its_permission_and_feature():
     """A type of a feature's domain is gated by that feature and a permission, so guard_schema protects it."""
     from imis.graphql.fsm import types as fsm
     from imis.graphql.licences import types as licences
+    from imis.graphql.sewer import types as sewer
     from imis.graphql.tax import types as tax
+    from imis.graphql.water import types as water
 
-    for module, feature in ((fsm, "fsm"), (tax, "holding_tax"), (licences, "trade_licence")):
+    for module, feature in ((fsm, "fsm"), (tax, "holding_tax"), (licences, "trade_licence"),
+                            (water, "water_supply"), (sewer, "sewer")):
         for name in dir(module):
             value = getattr(module, name)
             meta = getattr(value, "_meta", None)
