@@ -244,6 +244,7 @@ def test_campaign_screen_and_csv(town, tenant_client):
     assert f'href="/sewer/{connection.pk}/"' in page
     assert f'href="/sewer/new/?building={town.ward2.pk}&amp;sewer={town.sewer.pk}"' in page
     assert 'data-ward-buildings="2"' in page
+    assert page.count('data-action="map"') == 2 and 'href="/map/#view=19/' in page  # each row opens on the map
     form = client.get(f"/sewer/new/?building={town.ward2.pk}&sewer={town.sewer.pk}").content.decode()
     assert 'value="B-W2"' in form
     response = client.get("/sewer/campaign/", {"distance_m": "300", "ward": "1", "format": "csv"})
