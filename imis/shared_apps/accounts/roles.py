@@ -37,6 +37,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "map.view": ALL_ROLES,
     "registry.view": ALL_ROLES - {R.SERVICE_PROVIDER, R.PLANT_OPERATOR},
     "registry.edit": frozenset({R.MUNICIPAL_ADMIN, R.GIS_OFFICER, R.FIELD_SURVEYOR}),
+    # drawing and reshaping geometry on the map (/map/digitise/)
+    "registry.digitise": frozenset({R.MUNICIPAL_ADMIN, R.GIS_OFFICER}),
     "fsm.view": frozenset({R.MUNICIPAL_ADMIN, R.EXECUTIVE, R.SANITATION_OFFICER, R.HELP_DESK, R.SERVICE_PROVIDER,
                            R.PLANT_OPERATOR, R.VIEWER}),
     "fsm.manage": frozenset({R.MUNICIPAL_ADMIN, R.SANITATION_OFFICER, R.HELP_DESK}),
@@ -68,6 +70,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "links.view": frozenset({R.MUNICIPAL_ADMIN, R.EXECUTIVE, R.SANITATION_OFFICER, R.WATER_OFFICER, R.GIS_OFFICER,
                              R.VIEWER}),
     "links.manage": frozenset({R.MUNICIPAL_ADMIN, R.GIS_OFFICER}),
+    # imagery under the map: uploaded GeoTIFFs and outside imagery services
+    "imagery.view": ALL_ROLES,
+    "imagery.manage": frozenset({R.MUNICIPAL_ADMIN, R.GIS_OFFICER}),
     "settings.manage": frozenset({R.MUNICIPAL_ADMIN}),
     "members.manage": frozenset({R.MUNICIPAL_ADMIN}),
 }

@@ -28,6 +28,7 @@ class Ward(models.Model):
     name = models.CharField(_("name"), max_length=100, blank=True)
     name_bn = models.CharField(_("name in Bangla"), max_length=100, blank=True)
     boundary = models.MultiPolygonField(_("boundary"), srid=4326, null=True, blank=True)
+    updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["number"]
@@ -188,6 +189,7 @@ class Building(TimeStamped):
         UNVERIFIED = "unverified", _("Not verified")
         VERIFIED = "verified", _("Verified")
         NEEDS_REVIEW = "needs_review", _("Needs review")
+        DIGITISED = "digitised", _("Digitised, not verified")
 
     class RoadLink(models.TextChoices):
         NONE = "none", _("Not linked")

@@ -19,6 +19,7 @@ STATUS_TONES = {
     Building.Verification.VERIFIED: "status-active",
     Building.Verification.NEEDS_REVIEW: "status-suspended",
     Building.Verification.UNVERIFIED: "status-archived",
+    Building.Verification.DIGITISED: "status-archived",
     Building.RoadLink.LINKED: "status-active",
     Building.RoadLink.AMBIGUOUS: "status-suspended",
     Building.RoadLink.FAR: "status-suspended",
