@@ -24,6 +24,7 @@ urlpatterns = [
     path("licences/", include("imis.tenant_apps.licences.urls")),
     path("water/", include("imis.tenant_apps.water.urls")),
     path("links/", include("imis.tenant_apps.links.urls")),
+    path("imagery/", include("imis.tenant_apps.imagery.urls")),
     path("graphql/", include("imis.graphql.urls")),
     path("kpi/", include("imis.tenant_apps.kpi.urls")),
     path("", include("imis.tenant_apps.maps.urls")),

@@ -57,6 +57,7 @@ TENANT_APPS = [
     "imis.tenant_apps.kpi",
     "imis.tenant_apps.dataio",
     "imis.tenant_apps.links",
+    "imis.tenant_apps.imagery",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 # django_tenants' own commands must not shadow ours (migrate_schemas keeps the template schema current).
@@ -248,6 +249,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMIS_SURVEY_MAX_ATTACHMENT_BYTES = env.int("IMIS_SURVEY_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024)
 IMIS_SURVEY_MAX_REQUEST_BYTES = env.int("IMIS_SURVEY_MAX_REQUEST_BYTES", default=20 * 1024 * 1024)
 IMIS_MAX_UPLOAD_BYTES = env.int("IMIS_MAX_UPLOAD_BYTES", default=300 * 1024 * 1024)
+# imagery: the largest GeoTIFF accepted, and how long its conversion to a COG may take
+IMIS_IMAGERY_MAX_BYTES = env.int("IMIS_IMAGERY_MAX_BYTES", default=1024 * 1024 * 1024)
+IMIS_IMAGERY_CONVERT_SECONDS = env.int("IMIS_IMAGERY_CONVERT_SECONDS", default=1800)
 
 SILENCED_SYSTEM_CHECKS = [
     # Debian 12 ships GDAL 3.6; Django 5.2 asks for 3.9 in a warning only. Everything we use works on 3.6.
