@@ -243,3 +243,30 @@ def test_anonymous_and_other_municipalities_cannot_read_it(world, officer, tenan
     stranger = tenant_client(world.khulna, world.user("gis_officer", "jhenaidah"))
     assert stranger.get(url).status_code in (302, 403)
     assert b"PNG" not in stranger.get(url).content[:8]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_conversion_runs_through_a_real_worker(tworld, tmp_path, media_root):
+    """The upload queues its job after the commit; a Celery worker converts it in Khulna's schema."""
+    import time
+
+    from celery.contrib.testing.worker import start_worker
+
+    from imis import celery_app
+
+    officer = tworld.user("gis_officer", "khulna")
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING",
+                      queues=[celery_app.conf.task_default_queue]):
+        with tenant_context(tworld.khulna):
+            imagery = services.imagery_upload(upload=upload_of(geotiff(tmp_path / "khulna.tif")), name="Drone",
+                                              by=officer)
+            for _attempt in range(600):  # the job's end, not a duration, is what the test waits for
+                job = Job.objects.get(pk=imagery.job_id)
+                if job.is_done:
+                    break
+                time.sleep(0.1)
+    with tenant_context(tworld.khulna):
+        assert Job.objects.get(pk=imagery.job_id).status == "succeeded"
+        imagery.refresh_from_db()
+        assert imagery.status == "ready" and imagery.file.endswith(".cog.tif")
+        assert (Path(media_root) / imagery.file).is_file()
