@@ -20,7 +20,8 @@ export default defineConfig({
     // MapLibre GL alone is ~1 MB minified (~290 KB gzipped); it loads only on map pages.
     chunkSizeWarningLimit: 1200,
     rolldownOptions: {
-      input: { main: "src/main.ts", minimap: "src/minimap.ts", map: "src/map.ts", charts: "src/charts.ts" },
+      input: { main: "src/main.ts", minimap: "src/minimap.ts", map: "src/map.ts", charts: "src/charts.ts",
+               digitise: "src/digitise.ts" },
       onwarn(warning, warn) {
         // htmx's internalEval() contains a direct eval(); it is unreachable
         // with htmx.config.allowEval = false (and blocked by the CSP anyway).
