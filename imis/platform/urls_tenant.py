@@ -27,6 +27,7 @@ urlpatterns = [
     path("imagery/", include("imis.tenant_apps.imagery.urls")),
     path("graphql/", include("imis.graphql.urls")),
     path("kpi/", include("imis.tenant_apps.kpi.urls")),
+    path("map/digitise/", include("imis.tenant_apps.registry.digitise_urls")),
     path("", include("imis.tenant_apps.maps.urls")),
     path("", include("imis.tenant_apps.payments.urls")),
     path("", include("imis.tenant_apps.surveys.urls")),

@@ -328,3 +328,89 @@ def test_another_municipalitys_feature_is_not_found(khulna):
             editing.feature_update(layer=BUILDINGS, pk=building.pk, version=0, attributes={"floors": 2},
                                    by=officer(khulna, "jhenaidah"))
     assert Containment.objects.count() == 0
+
+
+# --- the JSON endpoints of /map/digitise/ ---------------------------------------------------------------
+
+API = "/map/digitise/api"
+BUILDING_FORM = {"f-functional_use": "residential", "f-floors": "1", "f-households": "0", "f-population_male": "0",
+                 "f-population_female": "0", "f-population_other": "0", "f-population_differently_abled": "0",
+                 "f-toilet_count": "0", "f-has_toilet": "on", "f-verification_status": "unverified"}
+
+
+def client_as(world, tenant_client, role="gis_officer", slug="khulna"):
+    return tenant_client(getattr(world, slug), world.user(role, slug))
+
+
+def test_the_page_and_a_new_building_through_the_form_endpoint(khulna, tenant_client):
+    client = client_as(khulna, tenant_client)
+    page = client.get("/map/digitise/")
+    assert page.status_code == 200
+    assert b'id="digitise-config"' in page.content and b"<script>" not in page.content
+    fragment = client.get(f"{API}/buildings/form/")
+    assert b'name="f-functional_use"' in fragment.content and b'name="f-footprint"' not in fragment.content
+    response = client.post(f"{API}/buildings/", {"geometry": square(100, 20).json, "f-functional_use": "commercial",
+                                                 "f-floors": "2", "f-households": "0", "f-population_male": "0",
+                                                 "f-population_female": "0", "f-population_other": "0",
+                                                 "f-population_differently_abled": "0", "f-toilet_count": "0",
+                                                 "f-has_toilet": "on", "f-verification_status": "unverified"})
+    assert response.status_code == 201, response.content
+    data = response.json()
+    assert data["bin"] == "B-0000001" and 99 < data["area_m2"] < 101
+    assert data["verification_status"] == "digitised"
+    with tenant_context(khulna.khulna):
+        building = Building.objects.get(pk=data["id"])
+        assert building.functional_use == "commercial" and building.floors == 2
+    listed = client.get("/registry/buildings/?verification_status=digitised")
+    assert b"B-0000001" in listed.content
+
+
+def test_endpoint_errors_carry_field_message_and_code(khulna, tenant_client):
+    client = client_as(khulna, tenant_client)
+    bad = client.post(f"{API}/buildings/", {**BUILDING_FORM, "geometry": "LINESTRING(89.54 22.84, 89.541 22.841)"})
+    assert bad.status_code == 400
+    assert {"field": "footprint", "code": "wrong_geometry_type"}.items() <= bad.json()["errors"][0].items()
+    bad_form = client.post(f"{API}/buildings/", {**BUILDING_FORM, "geometry": square(100, 20).json, "f-floors": "0"})
+    assert bad_form.status_code == 400
+    assert any(row["field"] == "floors" for row in bad_form.json()["errors"])
+    assert client.post(f"{API}/nowhere/", {}).status_code == 404
+
+
+def test_a_stale_save_through_the_api_is_a_conflict(khulna, tenant_client):
+    client = client_as(khulna, tenant_client)
+    with tenant_context(khulna.khulna):
+        building = draw(khulna, square(100, 20))
+    opened = client.get(f"{API}/buildings/{building.pk}/").json()["version"]
+    assert client.post(f"{API}/buildings/{building.pk}/", {"version": opened, "geometry": square(100, 20, 12).json}
+                       ).status_code == 200
+    stale = client.post(f"{API}/buildings/{building.pk}/", {"version": opened, "geometry": square(100, 20, 13).json})
+    assert stale.status_code == 409
+    assert stale.json()["errors"][0]["code"] == "stale_version"
+    history = client.get(f"{API}/buildings/{building.pk}/history/").json()["entries"]
+    assert [row["action"] for row in history] == ["update", "create"]
+    current = client.get(f"{API}/buildings/{building.pk}/").json()["version"]
+    restored = client.post(f"{API}/buildings/{building.pk}/restore/", {"version": current, "entry": history[1]["id"]})
+    assert restored.status_code == 200 and 99 < restored.json()["area_m2"] < 101
+
+
+@pytest.mark.parametrize(("role", "status"), [("viewer", 403), ("field_surveyor", 403), ("municipal_admin", 201)])
+def test_api_writes_need_the_digitise_permission(khulna, tenant_client, role, status):
+    client = client_as(khulna, tenant_client, role=role)
+    response = client.post(f"{API}/roads/", {"geometry": LineString(at(0, 50), at(100, 50), srid=4326).json,
+                                             "f-code": "R-5", "f-hierarchy": "lane"})
+    assert response.status_code == status
+
+
+def test_anonymous_users_are_sent_to_log_in(khulna, tenant_client):
+    response = tenant_client(khulna.khulna).get("/map/digitise/")
+    assert response.status_code in (302, 403)
+
+
+def test_another_municipalitys_feature_id_is_a_404(khulna, tenant_client):
+    with tenant_context(khulna.khulna):
+        building = draw(khulna, square(100, 20))
+    client = client_as(khulna, tenant_client, slug="jhenaidah")
+    assert client.get(f"{API}/buildings/{building.pk}/").status_code == 404
+    assert client.post(f"{API}/buildings/{building.pk}/delete/", {"version": 1}).status_code == 404
+    with tenant_context(khulna.khulna):
+        assert Building.objects.filter(pk=building.pk).exists()
