@@ -11,6 +11,7 @@ import { Analyses } from "./map/analyses";
 import { readJson, readUrls, type MapConfig, type Strings } from "./map/config";
 import { Drawing, type Purpose } from "./map/draw";
 import { Identify, legendLabels } from "./map/identify";
+import { Imagery } from "./map/imagery";
 import { LayerSwitcher } from "./map/layers";
 import { addOverlays, Selection } from "./map/overlays";
 import { printMap } from "./map/print";
@@ -132,6 +133,11 @@ function start(root: HTMLElement): void {
   map.on("load", () => {
     addOverlays(map);
     switcher.attach(map, ids);
+    const imagerySection = root.querySelector<HTMLElement>("[data-gis-imagery]");
+    if (imagerySection?.dataset.sourcesUrl) {
+      map.addControl(new maplibregl.AttributionControl({ compact: true }), "bottom-right");
+      void new Imagery(imagerySection, map, `imis-map-imagery:${window.location.host}`).load(imagerySection.dataset.sourcesUrl);
+    }
     const selection = new Selection(map);
     const identify = new Identify(map, switcher, strings, urls, legendLabels(config.layers));
     const drawing = new Drawing(map, strings, root.querySelector("[data-gis-measure]") as HTMLElement,
