@@ -446,7 +446,8 @@ function start(root: HTMLElement): void {
   const imagerySelect = $<HTMLSelectElement>("[data-digitise-imagery]");
   const opacity = $<HTMLInputElement>("[data-digitise-opacity]");
   type Source = { id?: string | number; name?: string; title?: string; label?: string; tiles?: string[] | string;
-    url?: string; tile_url?: string; max_zoom?: number; maxzoom?: number; attribution?: string };
+    url?: string; tile_url?: string; max_zoom?: number; maxzoom?: number; minzoom?: number; attribution?: string;
+    bounds?: [number, number, number, number] };
   const sources = new Map<string, Source>();
   const showImagery = (): void => {
     if (map.getLayer("imagery")) map.removeLayer("imagery");
@@ -454,7 +455,9 @@ function start(root: HTMLElement): void {
     const source = sources.get(imagerySelect?.value ?? "");
     if (!source) return;
     const tiles = Array.isArray(source.tiles) ? source.tiles : [source.tiles ?? source.tile_url ?? source.url ?? ""];
-    map.addSource("imagery", { type: "raster", tiles, tileSize: 256, maxzoom: source.max_zoom ?? source.maxzoom ?? 22 });
+    map.addSource("imagery", { type: "raster", tiles, tileSize: 256, minzoom: source.minzoom ?? 0,
+      maxzoom: source.max_zoom ?? source.maxzoom ?? 22, ...(source.bounds ? { bounds: source.bounds } : {}),
+      ...(source.attribution ? { attribution: source.attribution } : {}) });
     const above = map.getStyle().layers.find((item) => item.id !== "background")?.id;
     map.addLayer({ id: "imagery", type: "raster", source: "imagery",
       paint: { "raster-opacity": Number(opacity?.value ?? 100) / 100 } }, above);
