@@ -25,6 +25,9 @@ class Imagery(models.Model):
     resolution_m = models.FloatField(_("pixel size (m)"), null=True, blank=True)
     min_zoom = models.PositiveSmallIntegerField(_("minimum zoom"), default=0)
     max_zoom = models.PositiveSmallIntegerField(_("maximum zoom"), default=22)
+    # images that are not 8-bit (16-bit satellite scenes, elevation): [[low, high], ...] per band shown, the same
+    # stretch for every tile
+    value_range = models.JSONField(default=list, blank=True)
     # outside services: the URL template with {z}, {x} and {y}
     url_template = models.CharField(_("URL template"), max_length=1000, blank=True)
     attribution = models.CharField(_("attribution"), max_length=300, blank=True)

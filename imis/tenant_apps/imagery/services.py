@@ -171,14 +171,24 @@ def _gdalwarp(source: Path, target: Path, *, job_id) -> None:
                               code=errors.CONVERSION)
 
 
+def shown_bands(dataset) -> tuple[int, ...]:
+    """Red, green, blue: the first three bands of a colour image, or the one band of a grey one (not the alpha)."""
+    count = dataset.count - (1 if dataset.colorinterp[-1].name == "alpha" else 0)
+    return (1, 2, 3) if count >= 3 else (1,)
+
+
 def _describe(path: Path) -> dict:
     from rio_tiler.io import Reader
 
     with Reader(str(path)) as cog:
         west, south, east, north = cog.get_geographic_bounds("epsg:4326")
         size_m = abs(cog.dataset.res[0]) * math.cos(math.radians((south + north) / 2))
+        value_range = []
+        if cog.dataset.dtypes[0] != "uint8":
+            statistics = cog.statistics(indexes=shown_bands(cog.dataset))
+            value_range = [[band.percentile_2, band.percentile_98] for band in statistics.values()]
         # shown from a town-wide view on, even when the whole image fits one tile only near its full resolution
-        return {"bounds": (west, south, east, north), "resolution_m": size_m,
+        return {"bounds": (west, south, east, north), "resolution_m": size_m, "value_range": value_range,
                 "min_zoom": max(0, min(cog.minzoom, MIN_ZOOM_AT_LEAST)), "max_zoom": max(0, min(cog.maxzoom, MAX_ZOOM))}
 
 
@@ -209,6 +219,7 @@ def imagery_convert_run(*, job_id, imagery_id: int) -> Imagery:
         imagery.file = _relative(target)
         imagery.bounds = Polygon.from_bbox(facts["bounds"])
         imagery.resolution_m = facts["resolution_m"]
+        imagery.value_range = facts["value_range"]
         imagery.min_zoom, imagery.max_zoom = facts["min_zoom"], facts["max_zoom"]
         imagery.status = Imagery.Status.READY
         imagery.error = ""
@@ -223,8 +234,15 @@ def imagery_convert_run(*, job_id, imagery_id: int) -> Imagery:
 
 # --- outside services -----------------------------------------------------------------------------------
 
+WMTS_PLACEHOLDERS = {"{TileMatrix}": "{z}", "{TileCol}": "{x}", "{TileRow}": "{y}"}
+
+
 def _check_url_template(url: str) -> str:
+    """An XYZ template, or a WMTS REST one (its {TileMatrix}/{TileRow}/{TileCol} become {z}/{y}/{x}: a Web
+    Mercator tile matrix set, "GoogleMapsCompatible", is assumed)."""
     url = (url or "").strip()
+    for wmts, xyz in WMTS_PLACEHOLDERS.items():
+        url = url.replace(wmts, xyz)
     if not re.match(r"^https?://[^\s/]+/\S*$", url):
         raise field_error({"url_template": _("Give the address as http(s)://…")}, code=errors.BAD_URL)
     missing = [placeholder for placeholder in PLACEHOLDERS if placeholder not in url]

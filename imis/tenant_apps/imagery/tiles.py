@@ -15,7 +15,7 @@ from django.db import connection
 from imis.tenant_apps.maps.tiles import TILE_CACHE_SECONDS, tile_check
 
 from .models import Imagery
-from .services import imagery_path
+from .services import imagery_path, shown_bands
 
 TILE_SIZE = 256
 NO_TILE = b""
@@ -30,15 +30,13 @@ def imagery_tile_render(imagery: Imagery, z: int, x: int, y: int) -> bytes:
     with Reader(str(imagery_path(imagery))) as cog:
         if not cog.tile_exists(x, y, z):
             return NO_TILE
-        count = cog.dataset.count - (1 if cog.dataset.colorinterp[-1].name == "alpha" else 0)
-        indexes = (1, 2, 3) if count >= 3 else (1,)
         try:
-            image = cog.tile(x, y, z, tilesize=TILE_SIZE, indexes=indexes)
+            image = cog.tile(x, y, z, tilesize=TILE_SIZE, indexes=shown_bands(cog.dataset))
         except TileOutsideBounds:
             return NO_TILE
-    if image.data.dtype != "uint8":
-        stats = image.statistics()
-        image.rescale(in_range=[(band.min, band.max) for band in stats.values()])
+    if image.data.dtype != "uint8":  # the stretch measured once at conversion: no seams between tiles
+        ranges = imagery.value_range or [[float(image.data.min()), float(image.data.max())]] * image.count
+        image.rescale(in_range=[tuple(band) for band in ranges])
     return image.render(img_format="PNG")
 
 

@@ -34,3 +34,15 @@ def geotiff(path: Path, *, centre=ORIGIN, size_px: int = 200, pixel_m: float = 2
 
 def upload_of(path: Path, name: str | None = None, content_type: str = "image/tiff") -> SimpleUploadedFile:
     return SimpleUploadedFile(name or path.name, path.read_bytes(), content_type=content_type)
+
+
+def geotiff_grey16(path: Path, *, centre=ORIGIN, size_px: int = 200, pixel_m: float = 2.0) -> Path:
+    """A one-band 16-bit image (values 1000..5000, as satellite scenes have), in EPSG:4326 this time."""
+    deg_lon, deg_lat = pixel_m / 102_600, pixel_m / 110_574
+    half = size_px / 2
+    values = np.tile(np.linspace(1000, 5000, size_px).astype("uint16"), (size_px, 1))
+    with rasterio.open(path, "w", driver="GTiff", width=size_px, height=size_px, count=1, dtype="uint16",
+                       crs="EPSG:4326", transform=from_origin(centre[0] - half * deg_lon, centre[1] + half * deg_lat,
+                                                              deg_lon, deg_lat)) as out:
+        out.write(values, 1)
+    return path

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import morecantile
+import numpy as np
 import pytest
 from django.core.cache import cache
 from django_tenants.utils import tenant_context
@@ -19,7 +20,7 @@ from imis.tenant_apps.jobs.models import Job
 from imis.tenant_apps.jobs.services import job_progress_of
 from tests.tenant_apps.registry.factories import ORIGIN
 
-from .files import geotiff, upload_of
+from .files import geotiff, geotiff_grey16, upload_of
 
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
 INSIDE = WEB_MERCATOR.tile(ORIGIN[0], ORIGIN[1], 17)
@@ -172,6 +173,32 @@ def test_a_conversion_that_fails_marks_the_imagery_and_leaves_no_file(world, off
     assert _files(media_root) == []
 
 
+def test_a_16_bit_image_is_stretched_the_same_way_in_every_tile(world, officer, tenant_client, tmp_path):
+    with tenant_context(world.khulna):
+        imagery = services.imagery_upload(upload=upload_of(geotiff_grey16(tmp_path / "scene.tif")), name="Scene",
+                                          by=officer)
+        imagery = services.imagery_convert_run(job_id=imagery.job_id, imagery_id=imagery.pk)
+    assert imagery.status == "ready"
+    [(low, high)] = imagery.value_range
+    assert 1000 <= low < 1400 and 4600 < high <= 5000  # the 2nd and 98th percentiles
+    client = tenant_client(world.khulna, officer)
+    west = WEB_MERCATOR.tile(ORIGIN[0] - 0.0012, ORIGIN[1], 18)
+    east = WEB_MERCATOR.tile(ORIGIN[0] + 0.0012, ORIGIN[1], 18)
+    assert east.x > west.x
+    greys = []
+    for tile in (west, east):
+        response = client.get(_tile_url(imagery, tile))
+        assert response.status_code == 200
+        png = Image.open(io.BytesIO(response.content))
+        assert png.size == (256, 256) and png.mode == "LA"
+        pixels = np.asarray(png)
+        shown = pixels[..., 0][pixels[..., 1] == 255]  # grey where the image is (not beyond its edge)
+        greys.append((int(shown.min()), int(shown.max())))
+    # one stretch for the whole image: the western tile is darker than the eastern one (a per-tile stretch would
+    # spread each tile over 0..255)
+    assert greys[0][1] < greys[1][1] and greys[0][0] < greys[1][0]
+
+
 def test_outside_imagery_services(world, officer, tenant_client):
     client = tenant_client(world.khulna, officer)
     refused = client.post("/imagery/external/", {"name": "Esri", "url_template": "https://example.org/tiles.png",
@@ -190,6 +217,10 @@ def test_outside_imagery_services(world, officer, tenant_client):
     with tenant_context(world.khulna):
         imagery = Imagery.objects.get()
     assert client.get(f"/imagery/tiles/{imagery.pk}/17/0/0.png").status_code == 404  # not ours to serve
+    wmts = "https://wmts.example.org/rest/Imagery/default/GoogleMapsCompatible/{TileMatrix}/{TileRow}/{TileCol}.jpg"
+    assert client.post("/imagery/external/", {"name": "WMTS", "url_template": wmts, "max_zoom": 19}).status_code == 302
+    assert client.get("/imagery/sources.json").json()[-1]["tiles"] == [
+        "https://wmts.example.org/rest/Imagery/default/GoogleMapsCompatible/{z}/{y}/{x}.jpg"]
 
 
 def test_delete_removes_the_file(world, officer, tenant_client, tmp_path, media_root,
