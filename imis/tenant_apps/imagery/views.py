@@ -28,6 +28,7 @@ def _page(request, *, upload_form=None, external_form=None, status=200):
         item.progress = job_progress_of(item.job) if item.job_id and item.job else None
     return render(request, "imagery/index.html", {
         "items": items, "can_manage": has_permission(request, "imagery.manage"),
+        "is_converting": any(item.status == Imagery.Status.PROCESSING for item in items),
         "upload_form": upload_form or UploadForm(), "external_form": external_form or ExternalForm(),
     }, status=status)
 
@@ -75,6 +76,17 @@ def delete(request, imagery_id: int):
     services.imagery_delete(imagery=imagery, by=request.user)
     messages.success(request, _("“%(name)s” is deleted.") % {"name": imagery.name})
     return redirect("imagery:index")
+
+
+@require_GET
+@permission_required("imagery.view")
+def poll(request):
+    """The list page polls while an image is converted: nothing to do (204) until none is, then a reload."""
+    if Imagery.objects.filter(status=Imagery.Status.PROCESSING).exists():
+        return HttpResponse(status=204)
+    response = HttpResponse("")
+    response["HX-Refresh"] = "true"
+    return response
 
 
 @require_GET

@@ -69,7 +69,8 @@ def test_upload_is_converted_to_a_cog_and_served_as_tiles(world, officer, tenant
         assert imagery.created_by_id == officer.pk and imagery.original_name == "khulna.tif"
         assert imagery.file.startswith(f"imagery/{world.khulna.schema_name}/")
         page = client.get("/imagery/")
-        assert b"job-progress" in page.content  # the progress bar, polling the job
+        assert b"job-progress" in page.content and b"data-imagery-poll" in page.content  # the progress bar
+        assert client.get("/imagery/poll/").status_code == 204  # still converting: the page stays
 
         imagery = services.imagery_convert_run(job_id=imagery.job_id, imagery_id=imagery.pk)
         job = Job.objects.get(pk=imagery.job_id)
@@ -86,6 +87,9 @@ def test_upload_is_converted_to_a_cog_and_served_as_tiles(world, officer, tenant
         assert 1.5 < imagery.resolution_m < 2.5  # 2 m pixels, measured on the ground
         assert imagery.min_zoom == 12 and imagery.max_zoom == 16  # 2.2 m Web Mercator pixels: zoom 16 (2.4 m) is enough
         assert AuditEntry.objects.filter(model="imagery.imagery", object_id=str(imagery.pk)).count() == 2
+    done = client.get("/imagery/poll/")
+    assert done.status_code == 200 and done["HX-Refresh"] == "true"  # converted: the page reloads itself
+    assert b"data-imagery-poll" not in client.get("/imagery/").content
 
     sources = client.get("/imagery/sources.json")
     assert sources.status_code == 200
