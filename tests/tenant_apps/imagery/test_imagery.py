@@ -305,3 +305,25 @@ def test_the_conversion_runs_through_a_real_worker(tworld, tmp_path, media_root)
         imagery.refresh_from_db()
         assert imagery.status == "ready" and imagery.file.endswith(".cog.tif")
         assert (Path(media_root) / imagery.file).is_file()
+
+
+def test_the_list_and_sources_run_a_bounded_number_of_queries(world, officer, tenant_client, tmp_path,
+                                                              django_assert_max_num_queries):
+    client = tenant_client(world.khulna, officer)
+    _converted(world, officer, tmp_path)
+    with tenant_context(world.khulna):
+        for number in range(6):
+            services.imagery_external_create(name=f"Service {number}", url_template="https://t.example.org/{z}/{x}/{y}",
+                                             by=officer)
+    with django_assert_max_num_queries(20):
+        assert client.get("/imagery/").status_code == 200
+    with django_assert_max_num_queries(8):
+        assert len(client.get("/imagery/sources.json").json()) == 7
+
+
+def test_another_municipality_cannot_delete_it(world, officer, tenant_client, tmp_path):
+    imagery = _converted(world, officer, tmp_path)
+    jhenaidah = tenant_client(world.jhenaidah, world.user("gis_officer", "jhenaidah"))
+    assert jhenaidah.post(f"/imagery/{imagery.pk}/delete/").status_code == 404
+    with tenant_context(world.khulna):
+        assert Imagery.objects.filter(pk=imagery.pk).exists()
