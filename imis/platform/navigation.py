@@ -23,6 +23,7 @@ class NavItem:
 NAV_ITEMS = [
     NavItem("home", _("Home"), "bi-house", "home.view"),
     NavItem("maps:index", _("Map"), "bi-map", "map.view"),
+    NavItem("digitise:page", _("Digitise"), "bi-vector-pen", "registry.digitise"),
     NavItem("fsm:index", _("Faecal sludge"), "bi-truck", "fsm.view", "fsm"),
     NavItem("tax:index", _("Holding tax"), "bi-cash-coin", "tax.view", "holding_tax"),
     NavItem("payments:online", _("Online payments"), "bi-credit-card", "tax.view", "holding_tax"),
@@ -37,6 +38,13 @@ NAV_ITEMS = [
     NavItem("audit:log", _("Audit log"), "bi-journal-text", "settings.manage"),
     NavItem("settings", _("Settings"), "bi-gear", "settings.manage"),
 ]
+
+
+def _url(item: NavItem) -> str:
+    try:
+        return reverse(item.url_name)
+    except NoReverseMatch:
+        return ""
 
 
 def nav_for(request) -> list[dict]:
@@ -55,5 +63,8 @@ def nav_for(request) -> list[dict]:
         except NoReverseMatch:
             continue  # a page that a later part of the product adds
         active = request.path == url if url == "/" else request.path.startswith(url)
+        if active and any(other.url_name != item.url_name and len(_url(other)) > len(url)
+                          and request.path.startswith(_url(other)) for other in NAV_ITEMS):
+            active = False  # /map/digitise/ is Digitise's, not Map's
         items.append({"url": url, "label": item.label, "icon": item.icon, "active": active})
     return items

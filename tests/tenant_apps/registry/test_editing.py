@@ -347,6 +347,10 @@ def test_the_page_and_a_new_building_through_the_form_endpoint(khulna, tenant_cl
     page = client.get("/map/digitise/")
     assert page.status_code == 200
     assert b'id="digitise-config"' in page.content and b"<script>" not in page.content
+    nav = {str(item["label"]): item["active"] for item in page.context["nav_items"]}
+    assert nav["Digitise"] is True and nav["Map"] is False
+    viewer_nav = client_as(khulna, tenant_client, role="viewer").get("/map/digitise/").context["nav_items"]
+    assert "Digitise" not in {str(item["label"]) for item in viewer_nav}
     fragment = client.get(f"{API}/buildings/form/")
     assert b'name="f-functional_use"' in fragment.content and b'name="f-footprint"' not in fragment.content
     response = client.post(f"{API}/buildings/", {"geometry": square(100, 20).json, "f-functional_use": "commercial",
