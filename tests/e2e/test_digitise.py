@@ -1,5 +1,6 @@
 """Digitising in Chromium: a GIS officer opens /map/digitise/, draws a building footprint beside the existing ones,
-fills its form, saves it, and finds it in the building list as "digitised, not verified"."""
+fills its form, saves it, opens it again (form and history), draws and undoes a second one, and finds the first
+in the building list as "digitised, not verified"."""
 
 from __future__ import annotations
 
@@ -72,6 +73,27 @@ def test_draw_a_building_fill_its_form_save_and_find_it_in_the_list(tworld, page
         assert building.floors == 3 and building.functional_use == "commercial"
         assert building.ward.number == 1
         assert 120 < services.footprint_area_m2(building.footprint) < 260  # 120 × 80 px at zoom 19
+    connection.set_schema_to_public()
+
+    # Click the new building: its form (with its BIN) and its history open beside it.
+    page.mouse.click(cx, cy)
+    expect(form.locator("[name=f-bin]")).to_have_value("B-0000001", timeout=10_000)
+    expect(page.locator("[data-digitise-history-list] li")).to_have_count(1)
+    form.locator("[data-digitise-cancel]").click()
+
+    # A second one, drawn and saved, then undone: within the session, Undo takes the last save back.
+    page.get_by_role("button", name="Draw").click()
+    for x, y in [(cx + 100, cy - 40), (cx + 180, cy - 40), (cx + 180, cy + 40), (cx + 100, cy + 40),
+                 (cx + 100, cy - 40)]:
+        page.mouse.move(x, y, steps=4)
+        page.mouse.click(x, y)
+    expect(form).to_be_visible(timeout=10_000)
+    form.locator("[data-digitise-save]").click()
+    expect(page.locator("[data-digitise-saved]")).to_contain_text("B-0000002", timeout=10_000)
+    page.get_by_role("button", name="Undo").click()
+    expect(page.locator("[data-digitise-hint]")).to_have_text("Undone.", timeout=10_000)
+    with tenant_context(tworld.khulna):
+        assert not Building.objects.filter(bin="B-0000002").exists()
     connection.set_schema_to_public()
 
     page.goto(tenant_url(tworld.khulna, "/registry/buildings/?verification_status=digitised"))

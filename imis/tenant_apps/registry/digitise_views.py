@@ -9,6 +9,7 @@ municipality's id, or an unknown layer, is a 404.
 from __future__ import annotations
 
 import json
+import math
 
 from django import forms
 from django.contrib.gis.geos import Point
@@ -189,9 +190,10 @@ def feature_at(request, layer: str):
         return JsonResponse({"errors": [{"field": "lon", "message": _("Give lon and lat."), "code": "invalid"}]},
                             status=400)
     from django.contrib.gis.db.models.functions import Distance
-    from django.contrib.gis.measure import D
 
-    instance = (spec.model.objects.filter(**{f"{spec.geometry}__dwithin": (where, D(m=PICK_DISTANCE_M))})
+    # An indexed box of about PICK_DISTANCE_M (in degrees: the geometry is stored in EPSG:4326), nearest first.
+    degrees = PICK_DISTANCE_M / (111_320 * max(math.cos(math.radians(where.y)), 0.01))
+    instance = (spec.model.objects.filter(**{f"{spec.geometry}__dwithin": (where, degrees)})
                 .annotate(distance=Distance(spec.geometry, where)).order_by("distance").first())
     if instance is None:
         return JsonResponse({"feature": None})

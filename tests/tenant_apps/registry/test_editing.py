@@ -418,3 +418,19 @@ def test_another_municipalitys_feature_id_is_a_404(khulna, tenant_client):
     assert client.post(f"{API}/buildings/{building.pk}/delete/", {"version": 1}).status_code == 404
     with tenant_context(khulna.khulna):
         assert Building.objects.filter(pk=building.pk).exists()
+
+
+def test_clicking_the_map_picks_the_nearest_feature_of_the_layer(khulna, tenant_client):
+    with tenant_context(khulna.khulna):
+        building = draw(khulna, square(100, 20))
+    client = client_as(khulna, tenant_client)
+    lon, lat = at(105, 25)
+    found = client.get(f"{API}/buildings/at/", {"lon": lon, "lat": lat}).json()["feature"]
+    assert found["id"] == building.pk and found["version"] > 0
+    lon, lat = at(300, 300)
+    assert client.get(f"{API}/buildings/at/", {"lon": lon, "lat": lat}).json()["feature"] is None
+    assert client.get(f"{API}/buildings/at/", {"lon": "east"}).status_code == 400
+    lon, lat = at(500, 100)
+    assert client.get(f"{API}/roads/at/", {"lon": lon, "lat": lat}).json()["feature"] is None
+    lon, lat = at(500, 5)
+    assert client.get(f"{API}/roads/at/", {"lon": lon, "lat": lat}).json()["feature"]["label"] == "R-1 KDA Avenue"
