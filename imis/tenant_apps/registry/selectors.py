@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from imis.tenant_apps.audit.selectors import audit_trail_of
 
@@ -71,10 +72,17 @@ def buildings_listed(
     return buildings.order_by("bin")
 
 
+def _counted(rows: QuerySet, key: str):
+    """How many `rows` point at the outer row, as a correlated subquery: a page of a list ordered by an indexed
+    column reads only its rows (a COUNT with GROUP BY would aggregate the whole table before the LIMIT)."""
+    counted = rows.filter(**{key: OuterRef("pk")}).order_by().values(key).annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
 def holdings_listed(*, query: str = "", ward: int | None = None) -> QuerySet[Holding]:
     holdings = Holding.objects.select_related("ward", "road").prefetch_related(
         Prefetch("owners", queryset=Owner.objects.order_by("id"))
-    ).annotate(building_count=Count("buildings", distinct=True))
+    ).annotate(building_count=_counted(Building.objects.all(), "holding_id"))
     if query:
         holdings = holdings.filter(pk__in=Holding.objects.filter(_search_filter(query, holding_path="")).values("pk"))
     if ward:
@@ -86,7 +94,7 @@ def containments_listed(
     *, query: str = "", ward: int | None = None, type: str = "", outlet: str = "", emptying_due_before=None,
 ) -> QuerySet[Containment]:
     containments = Containment.objects.select_related("ward").annotate(
-        building_count=Count("buildings", distinct=True)
+        building_count=_counted(Containment.buildings.through.objects.all(), "containment_id")
     )
     if query:
         q = query.strip().upper()
