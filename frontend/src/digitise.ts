@@ -43,6 +43,13 @@ const MODE_OF: Record<Editable["geometry"], string> = {
   Polygon: "polygon", MultiPolygon: "polygon", LineString: "linestring", Point: "point",
 };
 
+/** Coordinates at Terra Draw's precision (9 decimals, about 0.1 mm): it refuses finer ones. */
+function rounded(geometry: Geometry): Geometry {
+  const round = (value: unknown): unknown => (Array.isArray(value) ? value.map(round)
+    : typeof value === "number" ? Math.round(value * 1e9) / 1e9 : value);
+  return { ...geometry, coordinates: round((geometry as { coordinates: unknown }).coordinates) } as Geometry;
+}
+
 function start(root: HTMLElement): void {
   const config = readJson<Config>(root.dataset.config);
   const strings = readJson<Strings & { actions: Record<string, string> }>(root.dataset.strings);
@@ -158,6 +165,7 @@ function start(root: HTMLElement): void {
   };
   const clearMessages = (): void => {
     if (errorBox) { errorBox.hidden = true; errorBox.textContent = ""; }
+    if (savedBox) savedBox.hidden = true;
     for (const node of root.querySelectorAll(".is-invalid")) node.classList.remove("is-invalid");
     for (const node of root.querySelectorAll("[data-digitise-field-error]")) node.remove();
   };
@@ -261,8 +269,10 @@ function start(root: HTMLElement): void {
   const openFeature = async (feature: Feature): Promise<void> => {
     closeEdit();
     current = feature;
-    if (feature.geometry) {
-      let geometry = feature.geometry;
+    // A ward of several parts cannot be reshaped here (Terra Draw draws single polygons): its attributes can.
+    const several = feature.geometry?.type === "MultiPolygon" && feature.geometry.coordinates.length > 1;
+    if (feature.geometry && !several) {
+      let geometry = rounded(feature.geometry);
       if (geometry.type === "MultiPolygon") geometry = { type: "Polygon", coordinates: geometry.coordinates[0] ?? [] };
       const spec = config.editable.find((item) => item.name === feature.layer);
       const [result] = draw.addFeatures([{ type: "Feature", geometry: geometry as never,
@@ -297,6 +307,7 @@ function start(root: HTMLElement): void {
 
   const save = async (): Promise<void> => {
     if (!form) return;
+    clearMessages();
     const spec = layer();
     const data = new FormData(form);
     const geometry = shape();

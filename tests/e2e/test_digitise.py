@@ -79,7 +79,19 @@ def test_draw_a_building_fill_its_form_save_and_find_it_in_the_list(tworld, page
     page.mouse.click(cx, cy)
     expect(form.locator("[name=f-bin]")).to_have_value("B-0000001", timeout=10_000)
     expect(page.locator("[data-digitise-history-list] li")).to_have_count(1)
-    form.locator("[data-digitise-cancel]").click()
+    # Reshape: drag its south-east corner 30 px further out, and save.
+    page.mouse.move(cx + 60, cy + 40, steps=4)
+    page.mouse.down()
+    page.mouse.move(cx + 90, cy + 60, steps=30)
+    page.mouse.up()
+    expect(page.locator("[data-digitise-measure]")).not_to_contain_text("181")
+    form.locator("[data-digitise-save]").click()
+    expect(page.locator("[data-digitise-saved]")).to_contain_text("B-0000001", timeout=10_000)
+    expect(form).to_be_hidden()
+    with tenant_context(tworld.khulna):
+        reshaped = services.footprint_area_m2(Building.objects.get(bin="B-0000001").footprint)
+        assert reshaped > services.footprint_area_m2(building.footprint) * 1.05
+    connection.set_schema_to_public()
 
     # A second one, drawn and saved, then undone: within the session, Undo takes the last save back.
     page.get_by_role("button", name="Draw").click()
