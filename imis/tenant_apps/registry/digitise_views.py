@@ -297,7 +297,7 @@ def buildings_merge(request, pk: int):
 
 
 @require_GET
-@permission_required("map.view")
+@permission_required("registry.view")
 def feature_history(request, layer: str, pk: int):
     spec = _layer(layer)
     _feature(spec, pk)

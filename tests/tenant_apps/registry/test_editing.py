@@ -434,3 +434,38 @@ def test_clicking_the_map_picks_the_nearest_feature_of_the_layer(khulna, tenant_
     assert client.get(f"{API}/roads/at/", {"lon": lon, "lat": lat}).json()["feature"] is None
     lon, lat = at(500, 5)
     assert client.get(f"{API}/roads/at/", {"lon": lon, "lat": lat}).json()["feature"]["label"] == "R-1 KDA Avenue"
+
+
+def test_split_merge_and_delete_through_the_api(khulna, tenant_client):
+    client = client_as(khulna, tenant_client)
+    with tenant_context(khulna.khulna):
+        building = draw(khulna, rect(100, 20, 120, 30))
+        far = draw(khulna, square(300, 20))
+    opened = client.get(f"{API}/buildings/{building.pk}/").json()["version"]
+    line = LineString(at(110, 10), at(110, 40), srid=4326).json
+    split = client.post(f"{API}/buildings/{building.pk}/split/", {"version": opened, "line": line})
+    assert split.status_code == 200, split.content
+    kept, other = split.json()["features"]
+    assert kept["id"] == building.pk and other["bin"] == "B-0000003"
+    apart = client.post(f"{API}/buildings/{kept['id']}/merge/", {"version": kept["version"], "other": far.pk,
+                                                                "other_version": editing.feature_version(far)})
+    assert apart.status_code == 400 and apart.json()["errors"][0]["code"] == "not_adjacent"
+    merged = client.post(f"{API}/buildings/{kept['id']}/merge/", {"version": kept["version"], "other": other["id"],
+                                                                 "other_version": other["version"]})
+    assert merged.status_code == 200 and 195 < merged.json()["area_m2"] < 205
+    assert client.post(f"{API}/buildings/{kept['id']}/merge/", {"version": 1}).status_code == 400
+    stale_delete = client.post(f"{API}/buildings/{far.pk}/delete/", {"version": 1})
+    assert stale_delete.status_code == 409
+    deleted = client.post(f"{API}/buildings/{far.pk}/delete/", {"version": editing.feature_version(far)})
+    assert deleted.status_code == 200
+    with tenant_context(khulna.khulna):
+        assert list(Building.objects.values_list("bin", flat=True)) == ["B-0000001"]
+
+
+def test_history_is_for_registry_readers(khulna, tenant_client):
+    with tenant_context(khulna.khulna):
+        building = draw(khulna, square(100, 20))
+    assert client_as(khulna, tenant_client, role="viewer").get(f"{API}/buildings/{building.pk}/history/"
+                                                               ).status_code == 200
+    assert client_as(khulna, tenant_client, role="service_provider").get(f"{API}/buildings/{building.pk}/history/"
+                                                                         ).status_code == 403
