@@ -1,17 +1,22 @@
-"""Digitising in Chromium: a GIS officer opens /map/digitise/, draws a building footprint beside the existing ones,
+"""Digitising in Chromium: a GIS officer opens /map/digitise/ over the municipality's imagery (a GeoTIFF made here
+and converted by the imagery service), draws a building footprint beside the existing ones,
 fills its form, saves it, opens it again (form and history), draws and undoes a second one, and finds the first
 in the building list as "digitised, not verified"."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 from playwright.sync_api import expect
 
+from imis.tenant_apps.imagery.services import imagery_convert_run, imagery_upload
 from imis.tenant_apps.registry import services
 from imis.tenant_apps.registry.models import Building
 from tests.e2e.test_map import log_in
+from tests.tenant_apps.imagery.files import geotiff, upload_of
 from tests.tenant_apps.registry.factories import at, road, square, ward
 
 
@@ -31,12 +36,17 @@ def wait_digitise(page, state: str, timeout=30_000):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_draw_a_building_fill_its_form_save_and_find_it_in_the_list(tworld, page, tenant_url, screenshot,
-                                                                     browser_errors):
+                                                                     browser_errors, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
     with tenant_context(tworld.khulna):
         ward(1, -500, -500, 500, 500)
         road("R-1", (-500, 0), (500, 0), name="KDA Avenue", hierarchy="primary")
         for index in range(4):
             services.building_create(by=None, bin=f"KH-{index + 1}", footprint=square(-60 + index * 14, 8, 12))
+        image = geotiff(tmp_path / "drone.tif", size_px=200, pixel_m=2.0)
+        imagery = imagery_upload(upload=upload_of(image), name="Drone survey", by=tworld.user("gis_officer", "khulna"))
+        imagery = imagery_convert_run(job_id=imagery.job_id, imagery_id=imagery.pk)  # the job, run here
+        assert imagery.status == imagery.Status.READY
     connection.set_schema_to_public()
     lon, lat = at(30, 30)
 
@@ -46,6 +56,11 @@ def test_draw_a_building_fill_its_form_save_and_find_it_in_the_list(tworld, page
     page.goto(tenant_url(tworld.khulna, f"/map/digitise/#view=19/{lat}/{lon}"))
     expect(page.locator("#digitise-map .maplibregl-canvas")).to_be_visible(timeout=20_000)
     wait_digitise(page, "[data-ready=true]")
+    wait_digitise(page, "[data-state=idle]")
+
+    with page.expect_response(re.compile(rf"/imagery/tiles/{imagery.pk}/\d+/\d+/\d+\.png")) as tile:
+        page.locator("[data-digitise-imagery]").select_option(label="Drone survey")
+    assert tile.value.status == 200
     wait_digitise(page, "[data-state=idle]")
 
     page.get_by_role("button", name="Draw").click()
