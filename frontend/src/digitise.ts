@@ -240,7 +240,9 @@ function start(root: HTMLElement): void {
     // registry's edit pages.
     fields.innerHTML = response.ok ? await response.text() : "";
     form.hidden = false;
-    if (deleteButton) deleteButton.hidden = !id;
+    if (deleteButton) deleteButton.hidden = !id || !config.can_edit;
+    const saveButton = form.querySelector<HTMLButtonElement>("[data-digitise-save]");
+    if (saveButton) saveButton.hidden = !config.can_edit; // read-only roles see the record, not a Save
     say(strings.hint_form ?? "");
   };
   const loadHistory = async (feature: Feature): Promise<void> => {
