@@ -126,7 +126,7 @@ class Stack:
     def send(self, job_id: str, *, total: int, batch: int, pause: float) -> None:
         from celery import Celery
 
-        app = Celery("bench-sender", broker=self.redis_url)
+        app = Celery("bench-sender", broker=self.redis_url, set_as_current=False)
         app.conf.broker_connection_retry_on_startup = False
         app.conf.broker_transport_options = {"max_retries": 1}
         try:

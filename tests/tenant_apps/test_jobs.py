@@ -49,7 +49,10 @@ def test_a_job_whose_queue_cannot_be_reached_fails_with_a_message(world, django_
     from imis.tenant_apps.jobs.models import Job
     from imis.tenant_apps.jobs.services import job_enqueue
 
-    unreachable = Celery("unreachable", broker="redis://127.0.0.1:1/0", broker_connection_timeout=0.5)
+    # not made the current app: shared tasks in this thread would otherwise resolve to this app's copies for the
+    # rest of the run (a later test patching `run_import.delay` would patch a task the web threads never call)
+    unreachable = Celery("unreachable", broker="redis://127.0.0.1:1/0", broker_connection_timeout=0.5,
+                         set_as_current=False)
 
     @unreachable.task(name="tests.never_runs")
     def never_runs(job_id):  # pragma: no cover - the broker never takes it
