@@ -6,17 +6,15 @@ selectors (joins done there) and paginate, so a page costs the same few queries 
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-import re
 
 from django.contrib import messages
 from django.contrib.gis.geos import GeometryCollection, GEOSGeometry, Polygon
 from django.contrib.postgres.aggregates import StringAgg
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
@@ -29,8 +27,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_tables2 import RequestConfig
-from django_tenants.utils import tenant_context
 
+from imis.platform.csvexport import csv_response
 from imis.platform.permissions import permission_required
 from imis.shared_apps.accounts.selectors import has_permission
 
@@ -231,40 +229,9 @@ def _history(instance) -> list[dict]:
 
 # --- CSV export ---------------------------------------------------------------------------------------
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PHONES = re.compile(r"^\+\d{6,15}(; \+\d{6,15})*$")
-
-
-def _csv_cell(value) -> object:
-    """Text that a spreadsheet would run as a formula (=, +, -, @) is quoted; phone numbers stay as they are."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PHONES.match(value):
-        return "'" + value
-    return value
-
-
 def _csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
-    """Streams `rows` (a lazy iterable) as CSV, in the schema of the request's municipality."""
-    tenant = connection.tenant
-    writer = csv.writer(_Echo())
-
-    def stream():
-        yield "\ufeff"  # spreadsheet programs then read the file as UTF-8 (Bangla names)
-        yield writer.writerow(header)
-        with tenant_context(tenant):
-            for row in rows:
-                yield writer.writerow([_csv_cell(value) for value in row])
-
-    stamp = timezone.localdate().isoformat()
-    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
-    return response
+    """Streams `rows` as CSV named `<filename>-<today>.csv`."""
+    return csv_response(f"{filename}-{timezone.localdate().isoformat()}.csv", header, rows)
 
 
 def _choice_labels(model, name: str) -> dict:

@@ -3,18 +3,17 @@ with its timeline and each step of the life cycle, and the campaign list of buil
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET
 
+from imis.platform.csvexport import csv_response
 from imis.platform.permissions import permission_required
 from imis.platform.workflow import workflow_step
 from imis.shared_apps.accounts.selectors import has_permission
@@ -176,17 +175,6 @@ def cancel(request, pk: int):
                  _("Application cancelled."), _("Cancel the application"))
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _safe(value):
-    if isinstance(value, str) and value.startswith(("=", "@", "+", "\t", "\r", "-")):
-        return "'" + value
-    return "" if value is None else value
-
-
 @require_GET
 @sewer_view("sewer.view")
 def campaign(request):
@@ -202,18 +190,8 @@ def campaign(request):
         add_service_errors(form, error)
         return render(request, "sewer/campaign.html", {"form": form, "result": None}, status=400)
     if request.GET.get("format") == "csv":
-        writer = csv.writer(_Echo())
-        header = result.columns
-
-        def lines():
-            yield "\ufeff"
-            yield writer.writerow(header)
-            for row in result.rows:
-                yield writer.writerow([_safe(row.get(column)) for column in header])
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="sewer-campaign.csv"'
-        return response
+        return csv_response("sewer-campaign.csv", result.columns,
+                            ([row.get(column) for column in result.columns] for row in result.rows))
     page = Paginator(result.rows, PER_PAGE).get_page(request.GET.get("page"))
     labels = dict(Building.SanitationSystem.choices)
     for row in page.object_list:

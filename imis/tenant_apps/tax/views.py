@@ -7,7 +7,6 @@ notices) runs as a job whose page shows the progress.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import math
 import uuid
@@ -17,13 +16,14 @@ from functools import wraps
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from imis.platform.csvexport import csv_response
 from imis.platform.formatting import fiscal_year_label
 from imis.platform.middleware import public_page
 from imis.platform.permissions import permission_required
@@ -141,25 +141,6 @@ class _Page:
     @property
     def has_next(self) -> bool:
         return self.number < self.num_pages
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield "\ufeff"
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def _labelled(runs) -> list:
@@ -578,7 +559,7 @@ def due_list(request):
     filters = _due_filters(form)
     if request.GET.get("format") == "csv":
         rows = selectors.due_status_rows(filters, limit=None)
-        return _csv_response("tax-due-status.csv",
+        return csv_response("tax-due-status.csv",
                              [_("Holding ID"), _("Ward"), _("Owner"), _("Balance (BDT)"), _("Years due"),
                               _("Overdue (BDT)")],
                              ([r["holding_id"], r["ward"], r["owner"] or "", r["balance"], r["years_due"],
@@ -599,7 +580,7 @@ def defaulters(request):
     filters = selectors.DueFilter(ward=ward, min_years_due=min_years, defaulters_only=True, order="-overdue")
     if request.GET.get("format") == "csv":
         rows = selectors.due_status_rows(filters, limit=None)
-        return _csv_response("tax-defaulters.csv",
+        return csv_response("tax-defaulters.csv",
                              [_("Holding ID"), _("Ward"), _("Owner"), _("Phone"), _("Overdue (BDT)"),
                               _("Balance (BDT)"), _("Years due"), _("Owing since")],
                              ([r["holding_id"], r["ward"], r["owner"] or "", r["phone"] or "", r["overdue"],
@@ -631,7 +612,7 @@ def cash_book(request):
     label = next((name for pk, name in cashiers if pk == cashier_id), "") if cashier_id else ""
     output = request.GET.get("format")
     if output == "csv":
-        return _csv_response(f"cash-book-{day.isoformat()}.csv",
+        return csv_response(f"cash-book-{day.isoformat()}.csv",
                              [_("Time"), _("Receipt"), _("Holding ID"), _("Method"), _("Reference"),
                               _("Amount (BDT)"), _("Status"), _("Cashier")],
                              ([timezone.localtime(p.received_at).strftime("%H:%M"), p.receipt_number,

@@ -4,19 +4,19 @@ readings upload, the monthly bill run, the tariffs and the buildings along the w
 
 from __future__ import annotations
 
-import csv
 import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from imis.platform.csvexport import csv_response
 from imis.platform.formatting import fiscal_year_label
 from imis.platform.permissions import permission_required
 from imis.platform.workflow import workflow_step
@@ -354,17 +354,6 @@ def tariffs(request):
 UNCONNECTED_DEFAULT_M = 30
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _safe(value):
-    if isinstance(value, str) and value.startswith(("=", "@", "+", "\t", "\r", "-")):
-        return "'" + value
-    return "" if value is None else value
-
-
 @require_GET
 @water_view("water.view")
 def unconnected(request):
@@ -379,18 +368,8 @@ def unconnected(request):
         add_service_errors(form, error)
         return render(request, "water/unconnected.html", {"form": form, "result": None}, status=400)
     if request.GET.get("format") == "csv":
-        writer = csv.writer(_Echo())
-        header = result.columns
-
-        def lines():
-            yield "\ufeff"
-            yield writer.writerow(header)
-            for row in result.rows:
-                yield writer.writerow([_safe(row.get(column)) for column in header])
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="water-unconnected.csv"'
-        return response
+        return csv_response("water-unconnected.csv", result.columns,
+                            ([row.get(column) for column in result.columns] for row in result.rows))
     page = Paginator(result.rows, PER_PAGE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
