@@ -107,6 +107,7 @@ export class Identify {
     const layer = this.switcher.layerOfStyleId(feature.layer.id);
     const rows = element("tbody");
     for (const [key, value] of Object.entries(feature.properties)) {
+      if (key.startsWith("_")) continue; // the tiles' own bookkeeping (e.g. where a ward's label goes)
       const text = valueText(key, value, this.strings, this.labels);
       if (!text) continue;
       rows.append(element("tr", {}, element("th", { scope: "row", text: this.strings.fields[key] ?? humanize(key) }), element("td", { text })));

@@ -64,6 +64,8 @@ function polygonLayers(layer: LayerConfig, source: string, strings: Strings): La
       },
       {
         ...base, id: `${id}-label`, type: "symbol", maxzoom: 16,
+        // only in the tile that holds the ward's point on surface: one label per ward, not one per tile
+        filter: ["!=", ["get", "_label"], false] as Expression,
         layout: {
           "text-field": ["concat", strings.ward_prefix ?? "", ["to-string", ["get", "number"]]] as Expression,
           "text-font": [FONT_BOLD], "text-size": ["interpolate", ["linear"], ["zoom"], 11, 11, 15, 15],

@@ -40,6 +40,8 @@ class Layer:
     colour: str = "#2563eb"
     is_collection: bool = True  # offered through OGC API Features
     sort_order: int = 100
+    # properties only vector tiles carry; their SQL may use `bounds.envelope` (the tile, EPSG:3857)
+    tile_props: tuple[Prop, ...] = ()
 
     def prop(self, name: str) -> Prop | None:
         return next((p for p in self.props if p.name == name), None)
@@ -94,8 +96,11 @@ BUILDING_JOINS = ("LEFT JOIN registry_holding h ON h.id = t.holding_id "
                   "LEFT JOIN registry_ward w ON w.id = t.ward_id")
 
 LAYERS: dict[str, Layer] = {layer.name: layer for layer in [
+    # `_label`: true in the one tile holding the ward's point on surface, so a ward is named once, not once per tile
     Layer("wards", _("Wards"), "registry_ward", "boundary", "MultiPolygon",
-          (P("number", "t.number", "integer", True), P("name", "t.name")), colour="#6366f1", sort_order=10),
+          (P("number", "t.number", "integer", True), P("name", "t.name")), colour="#6366f1", sort_order=10,
+          tile_props=(P("_label", "ST_Intersects(ST_Transform(ST_PointOnSurface(t.boundary), 3857), bounds.envelope)",
+                        "boolean"),)),
     Layer("buildings", _("Buildings"), "registry_building", "footprint", "Polygon", BUILDING_PROPS, min_zoom=14,
           joins=BUILDING_JOINS, colour="#64748b", sort_order=20),
     Layer("containments", _("Containments"), "registry_containment", "location", "Point",

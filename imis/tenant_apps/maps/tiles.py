@@ -38,7 +38,7 @@ def _geometry_sql(layer: Layer, z: int) -> str:
 
 def tile_sql(layer: Layer, z: int) -> str:
     """The SQL for one tile of a layer; parameters: z, x, y (for the envelope)."""
-    props = ", ".join(f"{prop.sql} AS \"{prop.name}\"" for prop in layer.props)
+    props = ", ".join(f"{prop.sql} AS \"{prop.name}\"" for prop in (*layer.props, *layer.tile_props))
     conditions = [f"t.{layer.geom} && bounds.filter"]
     if layer.where:
         conditions.append(layer.where)

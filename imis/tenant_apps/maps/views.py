@@ -74,7 +74,7 @@ def tilejson(request, layer: str):
         "bounds": extent,
         "center": [(extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2, max(spec.min_zoom, 13)],
         "vector_layers": [{"id": spec.name, "minzoom": spec.min_zoom, "maxzoom": MAX_ZOOM,
-                           "fields": {prop.name: prop.type for prop in spec.props}}],
+                           "fields": {prop.name: prop.type for prop in (*spec.props, *spec.tile_props)}}],
     })
 
 

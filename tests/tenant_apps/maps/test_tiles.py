@@ -146,3 +146,23 @@ def test_tilejson_describes_the_layer(city, tenant_client):
     assert body["vector_layers"][0]["fields"]["bin"] == "string"
     west, south, east, north = body["bounds"]
     assert west < ORIGIN[0] < east and south < ORIGIN[1] < north
+
+
+def test_a_ward_is_labelled_in_one_tile_only(city, tmp_path):
+    """A ward spanning several tiles carries `_label` true only in the tile holding its point on surface (the map
+    names it once); the property is the tiles' own: OGC API features and TileJSON's allow-list stay as they were."""
+    from tests.tenant_apps.registry.factories import at
+
+    (west, south), (east, north) = at(-500, -500), at(500, 500)
+    _z, x0, y0 = tile_of(west, north, 16)
+    _z, x1, y1 = tile_of(east, south, 16)
+    labels = []
+    with tenant_context(city.khulna):
+        for x in range(x0, x1 + 1):
+            for y in range(y0, y1 + 1):
+                content = tile_render(LAYERS["wards"], 16, x, y)
+                for feature in read_tile(content, tmp_path, 16, x, y).get("wards", []):
+                    labels.append(((x, y), feature["_label"]))
+    assert len(labels) >= 4, "the ward spans several tiles"
+    assert sum(1 for _tile, label in labels if label) == 1
+    assert all(prop.name != "_label" for prop in LAYERS["wards"].props)  # never in OGC API items
