@@ -327,13 +327,8 @@ class DisposalForm(WorkflowForm):
 
 class AuditedModelForm(forms.ModelForm):
     """A set-up record: the form parses what the clerk typed; its services (fsm/services.py) validate, write and
-    audit. `save_audited` raises the service's ValidationError for the view to show beside the fields."""
-
-    def create(self, *, by, **data):
-        raise NotImplementedError
-
-    def update(self, *, by, instance, **data):
-        raise NotImplementedError
+    audit. Each form names them as `create(by=, **data)` and, where records can be edited, `update(by=, instance=,
+    **changed)`. `save_audited` raises the service's ValidationError for the view to show beside the fields."""
 
     def save_audited(self, *, by):
         data = {name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data}

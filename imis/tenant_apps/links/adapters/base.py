@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import requests
@@ -17,7 +18,7 @@ MAX_RESPONSE_BYTES = 20 * 1024 * 1024
 USER_AGENT = "IMIS-links/1"
 
 
-class Adapter:
+class Adapter(ABC):
     """A kind of link. `run` does the work of one run inside a job and returns its report (a JSON-able dict);
     it raises LinkError (nothing written) when the run cannot be done."""
 
@@ -32,8 +33,9 @@ class Adapter:
         """What keeps the link from running (shown on its page; "Run now" is refused while there is one)."""
         return []
 
-    def run(self, *, link, run, job_id) -> dict:  # pragma: no cover - each adapter has its own
-        raise NotImplementedError
+    @abstractmethod
+    def run(self, *, link, run, job_id) -> dict:
+        """One run's work (each kind of link has its own)."""
 
 
 def _headers(link, extra: dict | None = None) -> dict:
