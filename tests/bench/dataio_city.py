@@ -59,8 +59,8 @@ def _copy(table: str, columns: tuple[str, ...], rows) -> None:
 def city_base_load(city) -> None:
     """Wards, roads and holdings of the city into the current schema (ids = row index + 1)."""
     wards = city.layers["ward"]
-    _copy("registry_ward", ("id", *wards.columns),
-          ((index + 1, *row) for index, row in enumerate(wards.rows)))
+    _copy("registry_ward", ("id", *wards.columns, "updated"),
+          ((index + 1, *row, "now") for index, row in enumerate(wards.rows)))
     roads = city.layers["road"]
     _copy("registry_road", ("id", *roads.columns, "created", "updated"),
           ((index + 1, *row, "now", "now") for index, row in enumerate(roads.rows)))

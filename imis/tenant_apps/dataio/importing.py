@@ -26,14 +26,17 @@ import logging
 import re
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import psycopg
 import pyogrio.errors
 import pyogrio.raw
 from django.conf import settings
@@ -43,6 +46,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from imis.platform.scratch import scratch_schema
 from imis.platform.versioning import data_version_bump_on_commit
 from imis.tenant_apps.audit.models import AuditEntry
 from imis.tenant_apps.jobs.models import Job
@@ -53,7 +57,7 @@ from imis.tenant_apps.registry.services import (
     containment_volume_m3,
     containments_refresh_emptying_due,
     current_municipality,
-    road_links_decide,
+    road_links_decide_sql,
 )
 
 from .converting import column_convert, shown
@@ -84,6 +88,42 @@ class ImportRefused(Exception):
 
 class _Rollback(Exception):
     pass
+
+
+class _Statements:
+    """Runs (step, SQL, parameters) on this thread's database connection from a second thread, in the same
+    session and transaction, while this thread does Python work that does not touch the database. Django's
+    connection wrapper belongs to its thread, so the statements go to the driver's connection (psycopg's is
+    thread-safe; this thread leaves it alone until join()). `seconds` holds each step's time, named
+    "<step> (background)"."""
+
+    def __init__(self, statements: list[tuple[str, str, list | dict]]):
+        connection.ensure_connection()
+        self.raw = connection.connection
+        self.statements = statements
+        self.seconds: dict[str, float] = {}
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="dataio-sql", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            with psycopg.ClientCursor(self.raw) as cursor:
+                for step, sql, params in self.statements:
+                    started = time.perf_counter()
+                    cursor.execute(sql, params)
+                    elapsed = time.perf_counter() - started
+                    key = f"{step} (background)"
+                    self.seconds[key] = round(self.seconds.get(key, 0.0) + elapsed, 3)
+                    log.debug("dataio %.3fs (background) %s", elapsed, " ".join(sql.split())[:100])
+        except BaseException as error:  # noqa: BLE001 - handed to the caller's thread by join()
+            self.error = error
+
+    def join(self, *, raise_error: bool = True) -> None:
+        self.thread.join()
+        if self.error is not None and raise_error:
+            with connection.wrap_database_errors:  # psycopg's errors as Django's, as the caller would see them
+                raise self.error
 
 
 @dataclass
@@ -259,12 +299,13 @@ def import_layers(*, source: Source, plans: list[LayerPlan], options: ImportOpti
             progress(offset + done, total, message)
 
     try:
-        with transaction.atomic():
+        with transaction.atomic(), scratch_schema("dataio"):
             with connection.cursor() as cursor:
                 # PostGIS NOTICEs per invalid geometry would flood the client; the JIT compiles longer than these
                 # statements run; sorts and hashes over the staged rows fit in memory.
                 cursor.execute("SET LOCAL client_min_messages = warning; SET LOCAL jit = off; "
-                               "SET LOCAL enable_memoize = off; SET LOCAL work_mem = '256MB'")
+                               "SET LOCAL enable_memoize = off; SET LOCAL work_mem = '256MB'; "
+                               "SET LOCAL maintenance_work_mem = '256MB'")
             for plan in plans:
                 layer_report = LayerReport(layer=plan.spec.name, source_layer=plan.source_layer.name)
                 report.layers.append(layer_report)
@@ -330,7 +371,7 @@ class _LayerImport:
         self.srid: int | None = None
         self.bad_rows: set[int] = set()
         self.derived_volume = False
-        self.links = False  # buildings: road links decided for the rows written (road_link_decided)
+        self.links = False  # buildings: road links decided for every checked footprint (road_link_decided)
         self.changed_known = False  # dataio_before holds the existing records the file changes
         self._clock = time.perf_counter()
 
@@ -376,8 +417,7 @@ class _LayerImport:
     def run(self) -> None:
         try:
             self.check_file()
-            geometry, columns = self.read()
-            self.stage(geometry, columns)
+            self.stage()
             self.check_rows()
             self.report.rejected = len(self.bad_rows)
             if self.bad_rows and not self.options.skip_bad_rows:
@@ -447,34 +487,47 @@ class _LayerImport:
             self.report.notes.append(_("The features lie far from %(town)s (more than 100 km from its centre). "
                                        "Check the coordinate system.") % {"town": self.municipality.name})
 
-    def read(self) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
-        columns = sorted(set(self.mapping.values()))
+    def _read(self, *, columns: list[str], geometry: bool) -> tuple[dict, np.ndarray | None, list[np.ndarray]]:
         kwargs = read_kwargs(self.source, self.layer, csv_geometry=self.options.csv_geometry)
-        self.progress(0, _("Reading the file"))
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                meta, _fids, geometry, data = pyogrio.raw.read(
+                meta, _fids, shapes, data = pyogrio.raw.read(
                     self.source.path, layer=self.layer.name, columns=columns, datetime_as_string=True,
-                    read_geometry=bool(self.spec.geometry), **kwargs)
+                    read_geometry=geometry, **kwargs)
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
                 OSError, RuntimeError) as error:
             self.refuse(_("GDAL could not read the layer (the file may be damaged or cut short): %(error)s")
                         % {"error": str(error).strip()[:400]})
+        return meta, shapes, data
+
+    def _count(self, count: int) -> None:
+        if self.report.read and count != self.report.read:  # the same file read twice: cannot differ
+            self.refuse(_("The file changed while it was read."))
+        self.report.read = count
+        if count == 0:
+            self.refuse(_("The layer “%(name)s” holds no features: there is nothing to import.")
+                        % {"name": self.layer.name})
+
+    def read_geometry(self) -> np.ndarray:
+        """The geometries alone (WKB), first: the database checks them while Python reads the attributes."""
+        _meta, shapes, _data = self._read(columns=[], geometry=True)
+        self._count(len(shapes))
+        return shapes
+
+    def read_attributes(self) -> dict[str, np.ndarray]:
+        columns = sorted(set(self.mapping.values()))
+        if not columns:
+            return {}
+        meta, _shapes, data = self._read(columns=columns, geometry=False)
         by_name = {str(name): values for name, values in zip(meta["fields"], data, strict=True)}
         missing = [column for column in columns if column not in by_name]
         if missing:
             self.refuse(_("The file has no column %(names)s.") % {"names": ", ".join(missing)})
-        self.report.read = len(geometry) if geometry is not None else (len(data[0]) if data else 0)
-        if self.report.read == 0:
-            self.refuse(_("The layer “%(name)s” holds no features: there is nothing to import.")
-                        % {"name": self.layer.name})
-        self.lap("read")
-        return geometry, by_name
+        self._count(len(data[0]) if data else 0)
+        return by_name
 
-    def stage(self, geometry: np.ndarray | None, columns: dict[str, np.ndarray]) -> None:
-        """Convert the mapped columns and COPY them, with the WKB geometry, into a temporary table."""
-        count = self.report.read
+    def convert(self, columns: dict[str, np.ndarray]) -> dict[str, list]:
         pattern = self.municipality.holding_id_pattern
         tz = self.municipality.timezone or "Asia/Dhaka"
         converted: dict[str, list] = {}
@@ -485,33 +538,77 @@ class _LayerImport:
             for index, (value, reason) in errors.items():
                 self.reject(index + 1, f.name, value, reason)
         self._derive_volume(converted)
-        self.lap("convert")
-        definitions = ["row_no integer NOT NULL"]
-        if self.spec.geometry:
-            definitions.append("g geometry")
-        definitions += [f"c_{f.name} {SQL_TYPES[self.types[f.name].kind]}" for f in self.fields]
-        self.execute("DROP TABLE IF EXISTS pg_temp.dataio_stage, pg_temp.dataio_rows, pg_temp.dataio_bad, "
-                     "pg_temp.dataio_before, pg_temp.dataio_new, pg_temp.dataio_links, pg_temp.dataio_geom, "
-                     "pg_temp.dataio_points, pg_temp.dataio_wards")
-        self.execute(f"CREATE TEMP TABLE dataio_stage ({', '.join(definitions)}) ON COMMIT DROP")
-        names = ["row_no"] + (["g"] if self.spec.geometry else []) + [f"c_{f.name}" for f in self.fields]
-        # Binary COPY: the WKB goes as it is into the geometry column (PostGIS receives WKB as its binary form).
-        types = ["int4"] + (["bytea"] if self.spec.geometry else []) + [SQL_TYPES[self.types[f.name].kind]
-                                                                          for f in self.fields]
-        columns = [converted[f.name] for f in self.fields]
-        if self.spec.geometry:
-            columns.insert(0, geometry.tolist())
+        if self.spec.key in converted:
+            self._duplicates_reject(self.spec.key, converted[self.spec.key])
+        return converted
+
+    def _duplicates_reject(self, label: str, values: list) -> None:
+        """A key that appears more than once in the file: every row that carries it is refused."""
+        counts = Counter(value for value in values if value is not None)
+        twice = {value for value, count in counts.items() if count > 1}
+        if not twice:
+            return
+        first: dict = {}
+        for index, value in enumerate(values):
+            if value in twice:
+                first.setdefault(value, index + 1)
+                self.reject(index + 1, label, value, _("%(field)s %(value)s appears %(count)s times in the file "
+                                                       "(first in %(row)s %(first)s)")
+                            % {"field": label, "value": value, "count": counts[value], "row": self.row_word,
+                               "first": self.row_label(first[value])})
+
+    def _copy(self, table: str, names: list[str], types: list[str], columns: list[list], *, share: float) -> None:
+        """Binary COPY of columns (row_no 1, 2, ... first) in chunks, with progress up to `share` of the read."""
+        count = self.report.read
         with connection.cursor() as cursor, cursor.copy(
-                f"COPY dataio_stage ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(types)
+                f"COPY {table} ({', '.join(['row_no', *names])}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["int4", *types])
             for start in range(0, count, CHUNK_ROWS):
                 stop = min(count, start + CHUNK_ROWS)
                 for row in zip(range(start + 1, stop + 1), *(column[start:stop] for column in columns),
                                strict=True):
                     copy.write_row(row)
-                self.progress(int(stop * 0.4), _("Reading and checking rows"))
+                self.progress(int(stop * share), _("Reading and checking rows"))
         # Row counts for the planner (hash joins, not nested loops); the geometry's statistics are not needed.
-        self.execute("ANALYZE dataio_stage (row_no)")
+        self.execute(f"ANALYZE {table} (row_no)")
+
+    def stage(self) -> None:
+        """The file into the scratch schema: dataio_shapes (row_no, geometry) and dataio_stage (row_no, converted
+        values). The geometry goes first, and its checks (dataio_geom), wards and road links run in the database
+        on a second thread while this one reads and converts the attributes: the two sides use two cores."""
+        self.execute("DROP TABLE IF EXISTS dataio_shapes, dataio_stage, dataio_rows, dataio_bad, dataio_before, "
+                     "dataio_new, dataio_links, dataio_geom, dataio_wards")
+        self.progress(0, _("Reading the file"))
+        background = None
+        if self.spec.geometry:
+            shapes = self.read_geometry()
+            self.lap("read_geometry")
+            self.execute("CREATE UNLOGGED TABLE dataio_shapes (row_no integer NOT NULL, g geometry)")
+            # Binary COPY: the WKB goes as it is into the geometry column (PostGIS receives WKB as its binary form).
+            self._copy("dataio_shapes", ["g"], ["bytea"], [shapes.tolist()], share=0.1)
+            del shapes
+            self.lap("copy_geometry")
+            background = _Statements(self._geometry_statements())
+        failed = True
+        try:
+            columns = self.read_attributes()
+            self.lap("read")
+            converted = self.convert(columns)
+            self.lap("convert")
+            failed = False
+        finally:
+            if background is not None:
+                background.join(raise_error=not failed)
+        if background is not None:
+            self.report.seconds.update(background.seconds)
+            self.lap("geometry_wait")
+            self.links = self.spec.name == "buildings"
+        definitions = ", ".join(f"c_{f.name} {SQL_TYPES[self.types[f.name].kind]}" for f in self.fields)
+        self.execute(f"CREATE UNLOGGED TABLE dataio_stage (row_no integer NOT NULL{', ' if definitions else ''}"
+                     f"{definitions})")
+        self._copy("dataio_stage", [f"c_{f.name}" for f in self.fields],
+                   [SQL_TYPES[self.types[f.name].kind] for f in self.fields],
+                   [converted[f.name] for f in self.fields], share=0.4)
         self.lap("copy")
 
     def _derive_volume(self, converted: dict[str, list]) -> None:
@@ -548,7 +645,7 @@ class _LayerImport:
             raw = f"ST_FlipCoordinates({raw})"
         raw = f"ST_Force2D({raw})"
         if srid != 4326:
-            raw = f"pg_temp.dataio_transform({raw})"
+            raw = f"dataio_transform({raw})"
         if expected == "MULTIPOLYGON":
             shaped = "CASE WHEN GeometryType(g1.g) = 'POLYGON' THEN ST_Multi(g1.g) ELSE g1.g END"
             single = "ST_Multi(g5.x)"
@@ -589,33 +686,48 @@ class _LayerImport:
                  {plausible}END"""
         select = (f"g6.geom AS geom, {problem} AS geom_problem, "
                   "(NOT g3.valid AND g6.geom IS NOT NULL) AS repaired")
+        if spec.derives_ward:  # the point that decides the ward
+            select += ", ST_PointOnSurface(g6.geom) AS p" if spec.geometry_type == "Polygon" else ", g6.geom AS p"
         return select, joins
+
+    def _geometry_statements(self) -> list[tuple[str, str, list | dict]]:
+        """(step, SQL, parameters) that check the staged geometry (dataio_geom), derive the wards (dataio_wards)
+        and, for buildings, decide the road links of every checked footprint (road_link_decided). They read only
+        dataio_shapes and the registry, so they run while the attributes are still being read."""
+        spec = self.spec
+        statements: list[tuple[str, str, list | dict]] = []
+        if int(self.srid) != 4326:
+            statements.append(("check_geometry", """
+                CREATE OR REPLACE FUNCTION dataio_transform(g geometry) RETURNS geometry AS $$
+                BEGIN RETURN ST_Transform(g, 4326);
+                EXCEPTION WHEN OTHERS THEN RETURN NULL; END $$ LANGUAGE plpgsql IMMUTABLE""", []))
+        geometry_select, geometry_joins = self._geometry_sql()
+        statements.append(("check_geometry", f"CREATE UNLOGGED TABLE dataio_geom AS SELECT s.row_no, "
+                                             f"{geometry_select} FROM dataio_shapes s {geometry_joins}", []))
+        if spec.derives_ward:
+            # The ward of each row in one indexed join, wards outside: each ward's boundary is then prepared once
+            # for all the points it holds (a lookup per row took 4x as long at 156,052 rows).
+            statements.append(("wards", "CREATE INDEX ON dataio_geom USING gist (p); ANALYZE dataio_geom (row_no)",
+                               []))
+            statements.append(("wards", "CREATE UNLOGGED TABLE dataio_wards AS SELECT DISTINCT ON (g.row_no) "
+                                        "g.row_no, w.id FROM registry_ward w JOIN dataio_geom g "
+                                        "ON ST_Intersects(w.boundary, g.p) ORDER BY g.row_no, w.number", []))
+        if spec.name == "buildings":
+            # The registry's rule, for every footprint that passed the checks: the rows written take their link
+            # from here (new and moved buildings land linked; a second UPDATE of every row would cost more).
+            sql, params = road_links_decide_sql(source_sql="SELECT row_no, geom FROM dataio_geom "
+                                                           "WHERE geom IS NOT NULL AND geom_problem IS NULL")
+            statements.append(("road_links", sql, params))
+        return statements
 
     def check_rows(self) -> None:
         spec = self.spec
         selects = ["s.row_no"] + [f"s.c_{f.name}" for f in self.fields]
         joins = []
         if spec.geometry:
-            if int(self.srid) != 4326:
-                self.execute("""
-                    CREATE OR REPLACE FUNCTION pg_temp.dataio_transform(g geometry) RETURNS geometry AS $$
-                    BEGIN RETURN ST_Transform(g, 4326);
-                    EXCEPTION WHEN OTHERS THEN RETURN NULL; END $$ LANGUAGE plpgsql IMMUTABLE""")
-            geometry_select, geometry_joins = self._geometry_sql()
-            self.execute(f"CREATE TEMP TABLE dataio_geom ON COMMIT DROP AS SELECT s.row_no, {geometry_select} "
-                         f"FROM dataio_stage s {geometry_joins}")
             selects.append("dg.geom, dg.geom_problem, dg.repaired")
             joins.append("JOIN dataio_geom dg ON dg.row_no = s.row_no")
             if spec.derives_ward:
-                # The ward of each row in one indexed join, wards outside: each ward's boundary is then prepared once
-                # for all the points it holds (a lookup per row took 4x as long at 156,052 rows).
-                point = "ST_PointOnSurface(geom)" if spec.geometry_type == "Polygon" else "geom"
-                self.execute(f"CREATE TEMP TABLE dataio_points ON COMMIT DROP AS SELECT row_no, {point} AS p "
-                             "FROM dataio_geom WHERE geom IS NOT NULL")
-                self.execute("CREATE INDEX ON dataio_points USING gist (p); ANALYZE dataio_points")
-                self.execute("CREATE TEMP TABLE dataio_wards ON COMMIT DROP AS SELECT DISTINCT ON (p.row_no) p.row_no, "
-                             "w.id FROM registry_ward w JOIN dataio_points p ON ST_Intersects(w.boundary, p.p) "
-                             "ORDER BY p.row_no, w.number")
                 selects.append("dw.id AS ward__id")
                 joins.append("LEFT JOIN dataio_wards dw ON dw.row_no = s.row_no")
         for f in self.fields:
@@ -641,7 +753,7 @@ class _LayerImport:
         else:
             selects.append("NULL::bigint AS target_id, 0 AS target_n")
         selects.append("true AS ok")
-        self.execute(f"CREATE TEMP TABLE dataio_rows ON COMMIT DROP AS SELECT {', '.join(selects)} "
+        self.execute(f"CREATE UNLOGGED TABLE dataio_rows AS SELECT {', '.join(selects)} "
                      f"FROM dataio_stage s {' '.join(joins)}")
         self.lap("check_sql")
         self.progress(int(self.report.read * 0.5), _("Checking geometry and references"))
@@ -649,15 +761,6 @@ class _LayerImport:
             self._check_geometry()
         if spec.key:
             label = spec.key
-            for row_no, value, count, first in self.fetch(f"""
-                    WITH twice AS (SELECT c_{label} AS key, count(*) AS n, min(row_no) AS first FROM dataio_stage
-                                   WHERE c_{label} IS NOT NULL GROUP BY c_{label} HAVING count(*) > 1)
-                    SELECT s.row_no, s.c_{label}, d.n, d.first FROM dataio_stage s JOIN twice d ON d.key = s.c_{label}
-                    ORDER BY s.row_no"""):
-                self.reject(row_no, label, value, _("%(field)s %(value)s appears %(count)s times in the file "
-                                                    "(first in %(row)s %(first)s)")
-                            % {"field": label, "value": value, "count": count, "row": self.row_word,
-                               "first": self.row_label(first)})
             for row_no, value, count in self.fetch(f"SELECT row_no, c_{label}, target_n FROM dataio_rows "
                                                    "WHERE target_n > 1"):
                 self.reject(row_no, label, value, _("%(count)s existing records have %(field)s “%(value)s”; "
@@ -686,7 +789,7 @@ class _LayerImport:
     def _mark_bad(self) -> None:
         if not self.bad_rows:
             return
-        self.execute("CREATE TEMP TABLE IF NOT EXISTS dataio_bad (row_no integer PRIMARY KEY) ON COMMIT DROP")
+        self.execute("CREATE UNLOGGED TABLE IF NOT EXISTS dataio_bad (row_no integer PRIMARY KEY)")
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE dataio_bad")
             with cursor.copy("COPY dataio_bad (row_no) FROM STDIN") as copy:
@@ -762,7 +865,7 @@ class _LayerImport:
         if "buildings" not in self.mapping:
             return
         self.execute("""
-            CREATE TEMP TABLE dataio_links ON COMMIT DROP AS
+            CREATE UNLOGGED TABLE dataio_links AS
             SELECT r.row_no, k.bin, b.id AS building_id,
                    ST_Distance(b.footprint::geography, r.geom::geography) AS metres
             FROM dataio_rows r CROSS JOIN LATERAL unnest(string_to_array(r.c_buildings, ';')) AS k(bin)
@@ -788,8 +891,6 @@ class _LayerImport:
         if spec.key:
             self._changed_find(values)
         self.lap("prepare")
-        if spec.name == "buildings":
-            self._road_links_decide()
         self.progress(int(self.report.read * 0.6), _("Writing rows"))
         if spec.key:
             self._update(values)
@@ -800,18 +901,6 @@ class _LayerImport:
         self._audit()
         self.lap("audit")
         self.progress(self.report.read, _("Done"))
-
-    def _road_links_decide(self) -> None:
-        """The nearest road of every checked footprint, decided set-based by the registry's rule before the rows are
-        written, so that new and moved buildings land linked (a second UPDATE of every row would cost more than
-        the insert itself)."""
-        self.progress(int(self.report.read * 0.55), _("Linking the buildings to their nearest road"))
-        written = "r.target_id IS NULL OR r.target_id IN (SELECT id FROM dataio_before)" if self.changed_known \
-            else "r.target_id IS NULL" if self.spec.key else "true"
-        road_links_decide(source_sql="SELECT r.row_no, r.geom FROM dataio_rows r WHERE r.ok AND r.geom IS NOT NULL "
-                                     f"AND ({written})")
-        self.links = True
-        self.lap("road_links")
 
     @property
     def rows_sql(self) -> str:
@@ -896,7 +985,7 @@ class _LayerImport:
                              "ORDER BY b.bin) FROM registry_containment_buildings cb JOIN registry_building b "
                              "ON b.id = cb.building_id WHERE cb.containment_id = t.id), '')")
         self.execute(f"""
-            CREATE TEMP TABLE dataio_before ON COMMIT DROP AS
+            CREATE UNLOGGED TABLE dataio_before AS
             SELECT t.id, {snapshot_sql(spec)} AS obj FROM {spec.table} t JOIN dataio_rows r ON r.target_id = t.id
             WHERE r.ok AND ({differs}{changed_links})""")
         self.execute("CREATE UNIQUE INDEX ON dataio_before (id)")
@@ -942,7 +1031,7 @@ class _LayerImport:
         inserting = self.fetch(f"SELECT count(*) FROM dataio_rows r WHERE {condition}")[0][0]
         rebuild = self._indexes_drop_for_bulk(inserting)
         key = f"{spec.types[spec.key].column}::text" if spec.key else "NULL::text"
-        self.execute("CREATE TEMP TABLE dataio_new (id bigint, key text) ON COMMIT DROP")
+        self.execute("CREATE UNLOGGED TABLE dataio_new (id bigint, key text)")
         self.report.inserted = self.execute(f"""
             WITH inserted AS (
                 INSERT INTO {spec.table} ({', '.join(columns)}) SELECT {', '.join(expressions)} FROM {self.rows_sql}
@@ -992,7 +1081,7 @@ class _LayerImport:
                                 LEFT JOIN dataio_new n ON n.key = r.c_code WHERE r.ok""")
             containments_refresh_emptying_due()
         if self.links:
-            self.execute("DROP TABLE pg_temp.road_link_decided")
+            self.execute("DROP TABLE road_link_decided")
             self.report.road_links = dict.fromkeys(Building.RoadLink.values, 0)
             self.report.road_links.update(dict(self.fetch(
                 "SELECT road_link_status, count(*) FROM registry_building GROUP BY road_link_status")))

@@ -358,22 +358,26 @@ def building_link_nearest_road(*, building: Building, by, audit: bool = True) ->
 ROAD_LINK_SEARCH_M = 30.0
 
 _ROAD_LINKS_DECIDE_SQL = """
-    DROP TABLE IF EXISTS pg_temp.road_link_roads, pg_temp.road_link_buildings, pg_temp.road_link_near,
-                         pg_temp.road_link_decided;
-    CREATE TEMP TABLE road_link_roads ON COMMIT DROP AS
+    DROP TABLE IF EXISTS road_link_roads, road_link_buildings, road_link_near, road_link_decided;
+    CREATE UNLOGGED TABLE road_link_roads AS
         SELECT id, ST_Transform(geom, %(srid)s) AS g FROM registry_road WHERE NOT ST_IsEmpty(geom);
     CREATE INDEX ON road_link_roads USING gist (g);
     ANALYZE road_link_roads;
-    CREATE TEMP TABLE road_link_buildings ON COMMIT DROP AS
+    -- Each road finds the footprints near it through their index; a few thousand roads are below PostgreSQL's
+    -- size for a parallel scan, but each of them costs many distance computations: split them over the workers.
+    ALTER TABLE road_link_roads SET (parallel_workers = 2);
+    CREATE UNLOGGED TABLE road_link_buildings AS
         SELECT id, ST_Transform(footprint, %(srid)s) AS g FROM ({source}) s (id, footprint);
     CREATE INDEX ON road_link_buildings USING gist (g);
-    ANALYZE road_link_buildings;
-    CREATE TEMP TABLE road_link_near ON COMMIT DROP AS
-        SELECT id, (array_agg(road_id ORDER BY metres, road_id))[1] AS road_id,
-               (array_agg(metres ORDER BY metres, road_id))[1:2] AS metres
-        FROM (SELECT b.id, r.id AS road_id, ST_Distance(r.g, b.g) AS metres
-              FROM road_link_roads r JOIN road_link_buildings b ON b.g && ST_Expand(r.g, %(search)s) OFFSET 0) p
-        WHERE metres <= %(search)s GROUP BY id HAVING min(metres) <= %(search)s - %(margin)s;
+    ANALYZE road_link_buildings (id);
+    CREATE UNLOGGED TABLE road_link_pairs AS
+        SELECT b.id, r.id AS road_id, ST_Distance(r.g, b.g) AS metres
+        FROM road_link_roads r JOIN road_link_buildings b ON ST_DWithin(r.g, b.g, %(search)s);
+    CREATE UNLOGGED TABLE road_link_near AS
+        SELECT id, road_id, metres FROM (
+            SELECT id, road_id, array_agg(metres) OVER w AS metres, row_number() OVER w AS n FROM road_link_pairs
+            WINDOW w AS (PARTITION BY id ORDER BY metres, road_id ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING)) p
+        WHERE n = 1 AND metres[1] <= %(search)s - %(margin)s;
     CREATE UNIQUE INDEX ON road_link_near (id);
     ANALYZE road_link_near;
     INSERT INTO road_link_near
@@ -384,7 +388,7 @@ _ROAD_LINKS_DECIDE_SQL = """
             FROM (SELECT r.id, ST_Distance(r.g, b.g) AS metres FROM road_link_roads r ORDER BY r.g <-> b.g LIMIT 2) c
         ) k
         WHERE NOT EXISTS (SELECT 1 FROM road_link_near d WHERE d.id = b.id);
-    CREATE TEMP TABLE road_link_decided ON COMMIT DROP AS
+    CREATE UNLOGGED TABLE road_link_decided AS
         SELECT id, road_id, metres[1] AS metres,
             CASE WHEN road_id IS NULL THEN 'none'
                  WHEN metres[1] > %(max_m)s THEN 'far'
@@ -393,16 +397,12 @@ _ROAD_LINKS_DECIDE_SQL = """
         FROM road_link_near;
     CREATE UNIQUE INDEX ON road_link_decided (id);
     ANALYZE road_link_decided;
-    DROP TABLE road_link_roads, road_link_buildings, road_link_near;
+    DROP TABLE road_link_roads, road_link_buildings, road_link_pairs, road_link_near;
 """
 
 
-def road_links_decide(*, source_sql: str, params: dict | None = None) -> None:
-    """Decide the nearest road of many footprints at once, set-based, with the same rule as road_link_classify.
-
-    `source_sql` selects (id, footprint in EPSG:4326); the result is the temporary table `road_link_decided`
-    (id, road_id, metres, status), dropped at the commit. Used by the bulk job below and by bulk imports, which
-    write the links with the rows instead of updating every row a second time."""
+def road_links_decide_sql(*, source_sql: str, params: dict | None = None) -> tuple[str, dict]:
+    """The statements of road_links_decide and their parameters (for a caller that runs them itself)."""
     from imis.shared_apps.tenants.models import utm_epsg_for
 
     municipality = current_municipality()
@@ -410,8 +410,19 @@ def road_links_decide(*, source_sql: str, params: dict | None = None) -> None:
                                                        latitude=municipality.centroid_lat)
     values = {**(params or {}), "max_m": municipality.road_link_max_distance_m, "margin": AMBIGUOUS_ROAD_MARGIN_M,
               "search": max(ROAD_LINK_SEARCH_M, AMBIGUOUS_ROAD_MARGIN_M * 2), "srid": srid}
+    return _ROAD_LINKS_DECIDE_SQL.format(source=source_sql), values
+
+
+def road_links_decide(*, source_sql: str, params: dict | None = None) -> None:
+    """Decide the nearest road of many footprints at once, set-based, with the same rule as road_link_classify.
+
+    `source_sql` selects (id, footprint in EPSG:4326); the result is the table `road_link_decided` (id, road_id,
+    metres, status) in the transaction's scratch schema (imis.platform.scratch), which the caller drops. Used by
+    the bulk job below and by bulk imports, which write the links with the rows instead of updating every row a
+    second time."""
+    sql, values = road_links_decide_sql(source_sql=source_sql, params=params)
     with connection.cursor() as cursor:
-        cursor.execute(_ROAD_LINKS_DECIDE_SQL.format(source=source_sql), values)
+        cursor.execute(sql, values)
 
 
 _BULK_LINK_UPDATE_SQL = """
@@ -447,12 +458,14 @@ def buildings_link_nearest_roads(*, by, building_ids: list[int] | None = None) -
     params = {"ids": list(building_ids) if building_ids is not None else None,
               "actor_id": getattr(by, "pk", None), "actor_label": getattr(by, "email", "") or "system",
               "action": AuditEntry.Action.BULK_UPDATE, "batch": uuid.uuid4()}
-    with transaction.atomic(), connection.cursor() as cursor:
+    from imis.platform.scratch import scratch_schema
+
+    with transaction.atomic(), scratch_schema("roadlinks"), connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
         road_links_decide(source_sql=f"SELECT id, footprint FROM registry_building{where}", params=params)
         cursor.execute(_BULK_LINK_UPDATE_SQL, params)
         changed = cursor.fetchone()[0]
-        cursor.execute("DROP TABLE pg_temp.road_link_decided")
+        cursor.execute("DROP TABLE road_link_decided")
         if changed:
             data_version_bump_on_commit(source="registry")
         cursor.execute("SELECT road_link_status, count(*) FROM registry_building GROUP BY road_link_status")
