@@ -1,21 +1,25 @@
 """Importing registry layers: map columns, check every row, write all or nothing, audit what changed.
 
 The path of a file (design notes, measured at 156,052 buildings in tests/bench/test_dataio.py):
-1. GDAL (pyogrio) reads the mapped columns and the geometry as WKB.
-2. Python converts each column with the registry models' own types, lengths, choices and ranges
-   (converting.py) and streams the rows with binary COPY into a temporary staging table.
-3. One SQL statement transforms every geometry to EPSG:4326, checks its type, repairs what ST_MakeValid can
-   repair without changing the shape (one part, same area); one indexed join derives the wards (wards outside,
-   so each boundary is prepared once); one more finds the existing record by key and resolves natural keys
-   (holding ID, road code, BINs ...). Further statements check duplicates, references and the layer's own rules;
-   each problem becomes a reject (row, field, value, reason).
-4. Without "skip bad rows" any reject stops the import; with it, the bad rows are left out whole.
-5. Buildings: the registry decides the nearest road of every new or changed footprint in one set-based pass
-   (registry.services.road_links_decide, in the municipality's projected CRS), so the rows land linked.
-6. INSERT and UPDATE ... FROM the checked rows, the registry services derive emptying dates, and the audit:
-   one entry per row updated or deleted (with before/after), and for rows created one entry per row, or above
-   AUDIT_ROWS_MAX per layer ONE entry for the import (its id, file, counts and the id ranges it created).
-Everything from 3 on runs in one transaction: a failed import leaves the database exactly as it was.
+1. Everything from here runs in one transaction with a scratch schema of its own (imis.platform.scratch):
+   unlogged working tables that PostgreSQL's parallel workers can read, seen by no other session, gone with the
+   commit or the rollback. A failed import leaves the database exactly as it was.
+2. GDAL (pyogrio) reads the geometries alone (WKB) and binary COPY stages them (dataio_shapes).
+3. On a second thread, in the same session, the database checks them while Python goes on: one statement
+   transforms every geometry to EPSG:4326, checks its type and repairs what ST_MakeValid can repair without
+   changing the shape (one part, same area); one indexed join derives the wards (wards outside, so each boundary
+   is prepared once); for buildings the registry decides every footprint's nearest road, set-based in the
+   municipality's projected CRS (registry.services.road_links_decide_sql), so the rows land linked.
+4. Meanwhile Python reads the mapped attribute columns and converts them with the registry models' own types,
+   lengths, choices and ranges (converting.py), and finds keys the file repeats. The two sides use two cores.
+5. The converted values are staged (dataio_stage); one statement joins them with the checked geometry, finds the
+   existing record by key and resolves natural keys (holding ID, road code, BINs ...); further statements check
+   references and the layer's own rules. Each problem becomes a reject (row, field, value, reason). Without "skip
+   bad rows" any reject stops the import; with it, the bad rows are left out whole.
+6. INSERT and UPDATE ... FROM the checked rows (a load that doubles a table builds its plain indexes and foreign
+   keys once afterwards), the registry services derive emptying dates, and the audit: one entry per row updated
+   or deleted (with before/after), and for rows created one entry per row, or above AUDIT_ROWS_MAX per layer ONE
+   entry for the import (its id, file, counts and the id ranges it created).
 """
 
 from __future__ import annotations
