@@ -619,7 +619,11 @@ def history_build(*, sites: list[Site], providers: list[FleetProvider], plants, 
     cursor = 0
 
     def next_site(at: datetime.datetime, provider_index: int | None = None) -> Site | None:
+        """A site with no open application, last served REPEAT_GAP_DAYS ago or more. A provider's current cases
+        (provider_index) take a site served more recently when that is all the provider has: at a small scale
+        every one of its sites may have been emptied lately, and today's work orders must not depend on it."""
         nonlocal cursor
+        recent = None
         for _attempt in range(8 if provider_index is None else 400):
             site = sites[order[cursor % len(order)]]
             cursor += 1
@@ -631,7 +635,9 @@ def history_build(*, sites: list[Site], providers: list[FleetProvider], plants, 
                 continue
             if previous is None or (at - previous).days >= REPEAT_GAP_DAYS:
                 return site
-        return None
+            if provider_index is not None and recent is None and previous < at:
+                recent = site
+        return recent
 
     recent = cutoff - datetime.timedelta(days=8)
     for received in _received_times(rng, first_day=first_day, last_day=last_day, per_year=per_year, builder=builder):
