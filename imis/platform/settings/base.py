@@ -117,6 +117,13 @@ DATABASE_URL = env("DATABASE_URL", default="postgis://postgres@127.0.0.1:5432/im
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
+# PostGIS prices its functions high so that big spatial scans get parallel workers; but each worker is a new
+# process that first loads PostGIS (~30 ms here), so a page touching a few thousand footprints (a map box, a count)
+# ran 10x slower in parallel than alone. Workers only when the plan saves more than that: whole-layer work
+# (imports, road links, analyses) still gets them. PGOPTIONS-style, so it holds for every connection we open.
+_PG_OPTIONS = DATABASES["default"].setdefault("OPTIONS", {})
+_PG_OPTIONS["options"] = (_PG_OPTIONS.get("options", "")
+                          + f" -c parallel_setup_cost={env.int('IMIS_PG_PARALLEL_SETUP_COST', default=100_000)}").strip()
 ORIGINAL_BACKEND = "django.contrib.gis.db.backends.postgis"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 # search_path is set once per request (the middleware sets the tenant), not before every query

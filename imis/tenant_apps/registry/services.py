@@ -461,7 +461,7 @@ def buildings_link_nearest_roads(*, by, building_ids: list[int] | None = None) -
     from imis.platform.scratch import scratch_schema
 
     with transaction.atomic(), scratch_schema("roadlinks"), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL jit = off; SET LOCAL parallel_setup_cost = 1000")
         road_links_decide(source_sql=f"SELECT id, footprint FROM registry_building{where}", params=params)
         cursor.execute(_BULK_LINK_UPDATE_SQL, params)
         changed = cursor.fetchone()[0]
