@@ -306,11 +306,9 @@ def import_layers(*, source: Source, plans: list[LayerPlan], options: ImportOpti
         with transaction.atomic(), scratch_schema("dataio"):
             with connection.cursor() as cursor:
                 # PostGIS NOTICEs per invalid geometry would flood the client; the JIT compiles longer than these
-                # statements run; sorts and hashes over the staged rows fit in memory; whole-layer statements are
-                # worth PostgreSQL's parallel workers (the connection's default keeps them for such work only).
+                # statements run; sorts and hashes over the staged rows fit in memory.
                 cursor.execute("SET LOCAL client_min_messages = warning; SET LOCAL jit = off; "
-                               "SET LOCAL enable_memoize = off; SET LOCAL work_mem = '256MB'; "
-                               "SET LOCAL parallel_setup_cost = 1000")
+                               "SET LOCAL enable_memoize = off; SET LOCAL work_mem = '256MB'")
             for plan in plans:
                 layer_report = LayerReport(layer=plan.spec.name, source_layer=plan.source_layer.name)
                 report.layers.append(layer_report)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imis.platform.errors import field_error
+from imis.platform.scratch import scratch_schema
 from imis.tenant_apps.audit.models import AuditEntry
 from imis.tenant_apps.audit.services import audit_record, audit_record_many
 
@@ -358,7 +359,8 @@ def building_link_nearest_road(*, building: Building, by, audit: bool = True) ->
 ROAD_LINK_SEARCH_M = 30.0
 
 _ROAD_LINKS_DECIDE_SQL = """
-    DROP TABLE IF EXISTS road_link_roads, road_link_buildings, road_link_near, road_link_decided;
+    DROP TABLE IF EXISTS road_link_roads, road_link_buildings, road_link_pairs, road_link_near,
+                         road_link_decided;
     CREATE UNLOGGED TABLE road_link_roads AS
         SELECT id, ST_Transform(geom, %(srid)s) AS g FROM registry_road WHERE NOT ST_IsEmpty(geom);
     CREATE INDEX ON road_link_roads USING gist (g);
@@ -458,10 +460,8 @@ def buildings_link_nearest_roads(*, by, building_ids: list[int] | None = None) -
     params = {"ids": list(building_ids) if building_ids is not None else None,
               "actor_id": getattr(by, "pk", None), "actor_label": getattr(by, "email", "") or "system",
               "action": AuditEntry.Action.BULK_UPDATE, "batch": uuid.uuid4()}
-    from imis.platform.scratch import scratch_schema
-
     with transaction.atomic(), scratch_schema("roadlinks"), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off; SET LOCAL parallel_setup_cost = 1000")
+        cursor.execute("SET LOCAL jit = off")
         road_links_decide(source_sql=f"SELECT id, footprint FROM registry_building{where}", params=params)
         cursor.execute(_BULK_LINK_UPDATE_SQL, params)
         changed = cursor.fetchone()[0]

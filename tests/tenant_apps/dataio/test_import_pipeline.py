@@ -28,10 +28,14 @@ def _count(sql: str) -> int:
         return cursor.fetchone()[0]
 
 
-def _search_path() -> str:
+def _setting(name: str) -> str:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('search_path')")
+        cursor.execute("SELECT current_setting(%s)", [name])
         return cursor.fetchone()[0]
+
+
+def _search_path() -> str:
+    return _setting("search_path")
 
 
 @pytest.mark.django_db
@@ -44,8 +48,9 @@ def test_scratch_schema_leaves_nothing_behind(world):
                 cursor.execute("SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = 'work'::regclass")
                 assert cursor.fetchone()[0] == name
             assert _search_path().startswith(f'"{name}", ')
+            assert _setting("parallel_setup_cost") == "1000"  # whole-layer work gets parallel workers
         assert _count(SCRATCH_SCHEMAS) == 0
-        assert _search_path() == before
+        assert _search_path() == before and _setting("parallel_setup_cost") == "100000"
         with pytest.raises(ZeroDivisionError), transaction.atomic(), scratch_schema("scratch"):
             raise ZeroDivisionError  # the rollback takes the schema and the search path with it
         assert _count(SCRATCH_SCHEMAS) == 0 and _search_path() == before
