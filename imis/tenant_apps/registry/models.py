@@ -201,8 +201,9 @@ class Building(TimeStamped):
     footprint = models.PolygonField(_("footprint"), srid=4326)
     holding = models.ForeignKey(Holding, verbose_name=_("holding"), null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="buildings")
+    # No index of its own: the (ward, functional_use) index below serves every lookup by ward.
     ward = models.ForeignKey(Ward, verbose_name=_("ward"), null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="buildings")
+                             related_name="buildings", db_index=False)
     structure_type = models.CharField(_("structure type"), max_length=12, choices=StructureType.choices, blank=True)
     floors = models.PositiveSmallIntegerField(_("floors"), default=1, validators=[MinValueValidator(1),
                                                                                    MaxValueValidator(200)])

@@ -12,6 +12,7 @@ from imis.tenant_apps.audit.models import AuditEntry
 from imis.tenant_apps.dataio.importing import ImportOptions, import_file
 from imis.tenant_apps.dataio.reading import SourceError, source_open
 from imis.tenant_apps.registry.models import Building, Holding, PublicToilet, Road
+from imis.tenant_apps.registry.services import footprint_area_m2
 from tests.tenant_apps.registry.factories import at, square
 
 from .files import building_rows, buildings_gpkg, geojson_text, shapefile_zip, write_layer, zip_files
@@ -98,6 +99,26 @@ def test_self_intersecting_polygon(town, tmp_path):
         assert reject.reason.startswith("invalid geometry that cannot be repaired without changing its shape")
         assert "Self-intersection" in reject.reason
         assert_nothing_written()
+
+
+def test_implausible_footprint_areas(town, tmp_path):
+    """The registry's range (4-200,000 m² on the sphere), decided as the registry decides one footprint, also next
+    to the bounds, where the import's quick planar estimate leaves the decision to the sphere."""
+    sides = {"TINY": 1.9, "LOW": 1.98, "IN": 2.02, "HOUSE": 12, "BIG": 445, "TOP": 448.5, "HUGE": 460}
+    shapes = [square(100 + 600 * i, 20, side) for i, side in enumerate(sides.values())]
+    areas = [footprint_area_m2(shape) for shape in shapes]
+    assert 4 < areas[2] < 4.2 and 3.8 < areas[1] < 4 and 190_000 < areas[4] < 200_000 < areas[5] < 210_000
+    path = write_layer(tmp_path / "areas.gpkg", layer="buildings", geometries=shapes, fields={"bin": list(sides)})
+    with tenant_context(town.khulna):
+        report = run(path)
+        assert not report.landed
+        assert [(r.row, r.reason) for r in report.rejects] == [
+            (row, f"a footprint of {round(area)} m² is not plausible (4–200,000 m²)")
+            for row, area in enumerate(areas, start=1) if not 4 <= area <= 200_000]
+        assert [r.row for r in report.rejects] == [1, 2, 6, 7]
+        assert_nothing_written()
+        assert run(path, skip_bad_rows=True).landed
+        assert sorted(Building.objects.values_list("bin", flat=True)) == ["BIG", "HOUSE", "IN"]
 
 
 def test_swapped_lat_lon(town, tmp_path):
