@@ -331,6 +331,26 @@ def import_layers(*, source: Source, plans: list[LayerPlan], options: ImportOpti
     return report
 
 
+def indexes_drop_for_rebuild(table: str) -> list[str]:
+    """Drop the table's plain indexes and its foreign keys (in the caller's transaction); returns the statements
+    that build them again. Unique and primary-key indexes stay: they are constraints."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+            WHERE i.indrelid = %s::regclass AND NOT i.indisprimary AND NOT i.indisunique
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)""", [table])
+        indexes = cursor.fetchall()
+        cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                       "WHERE conrelid = %s::regclass AND contype = 'f'", [table])
+        foreign_keys = cursor.fetchall()
+        for name, _definition in indexes:
+            cursor.execute(f"DROP INDEX {name}")
+        for name, _definition in foreign_keys:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return [definition for _name, definition in indexes] + [
+        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for name, definition in foreign_keys]
+
+
 def _report_message(report: ImportReport, options: ImportOptions) -> str:
     refused = [layer for layer in report.layers if layer.refused]
     rejected = report.total("rejected")
@@ -1068,19 +1088,7 @@ class _LayerImport:
         existing = self.fetch(f"SELECT count(*) FROM {spec.table}")[0][0]
         if inserting < existing:
             return []
-        indexes = self.fetch("""
-            SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
-            WHERE i.indrelid = %s::regclass AND NOT i.indisprimary AND NOT i.indisunique
-              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)""", [spec.table])
-        foreign_keys = self.fetch("""
-            SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
-            WHERE conrelid = %s::regclass AND contype = 'f'""", [spec.table])
-        for name, _definition in indexes:
-            self.execute(f"DROP INDEX {name}")
-        for name, _definition in foreign_keys:
-            self.execute(f'ALTER TABLE {spec.table} DROP CONSTRAINT "{name}"')
-        return [definition for _name, definition in indexes] + [
-            f'ALTER TABLE {spec.table} ADD CONSTRAINT "{name}" {definition}' for name, definition in foreign_keys]
+        return indexes_drop_for_rebuild(spec.table)
 
     def _derive(self) -> None:
         spec = self.spec
