@@ -1,6 +1,7 @@
 """Bad input, one case each: a clear message, and nothing written."""
 
 import json
+import math
 import struct
 import zipfile
 
@@ -9,7 +10,7 @@ from django.contrib.gis.geos import LineString, Point, Polygon
 from django_tenants.utils import tenant_context
 
 from imis.tenant_apps.audit.models import AuditEntry
-from imis.tenant_apps.dataio.importing import ImportOptions, import_file
+from imis.tenant_apps.dataio.importing import M2_PER_SQUARE_DEGREE, ImportOptions, import_file
 from imis.tenant_apps.dataio.reading import SourceError, source_open
 from imis.tenant_apps.registry.models import Building, Holding, PublicToilet, Road
 from imis.tenant_apps.registry.services import footprint_area_m2
@@ -103,19 +104,25 @@ def test_self_intersecting_polygon(town, tmp_path):
 
 def test_implausible_footprint_areas(town, tmp_path):
     """The registry's range (4-200,000 m² on the sphere), decided as the registry decides one footprint, also next
-    to the bounds, where the import's quick planar estimate leaves the decision to the sphere."""
+    to the bounds and for a long sliver, where the import's quick planar estimate leaves the decision to the spheroid."""
     sides = {"TINY": 1.9, "LOW": 1.98, "IN": 2.02, "HOUSE": 12, "BIG": 445, "TOP": 448.5, "HUGE": 460}
     shapes = [square(100 + 600 * i, 20, side) for i, side in enumerate(sides.values())]
+    # A sliver 20 km long: its planar area says 180,000 m², but its long edges are great circles on the spheroid
+    long = Polygon([at(0, 2018), at(20_000, 2018), at(10_000, 2000), at(0, 2018)], srid=4326)
+    shapes.append(long)
     areas = [footprint_area_m2(shape) for shape in shapes]
     assert 4 < areas[2] < 4.2 and 3.8 < areas[1] < 4 and 190_000 < areas[4] < 200_000 < areas[5] < 210_000
-    path = write_layer(tmp_path / "areas.gpkg", layer="buildings", geometries=shapes, fields={"bin": list(sides)})
+    planar = long.area * M2_PER_SQUARE_DEGREE * math.cos(math.radians(long.centroid.y))
+    assert 170_000 < planar < 190_000 and areas[7] > 200_000
+    path = write_layer(tmp_path / "areas.gpkg", layer="buildings", geometries=shapes,
+                       fields={"bin": [*sides, "LONG"]})
     with tenant_context(town.khulna):
         report = run(path)
         assert not report.landed
         assert [(r.row, r.reason) for r in report.rejects] == [
             (row, f"a footprint of {round(area)} m² is not plausible (4–200,000 m²)")
             for row, area in enumerate(areas, start=1) if not 4 <= area <= 200_000]
-        assert [r.row for r in report.rejects] == [1, 2, 6, 7]
+        assert [r.row for r in report.rejects] == [1, 2, 6, 7, 8]
         assert_nothing_written()
         assert run(path, skip_bad_rows=True).landed
         assert sorted(Building.objects.values_list("bin", flat=True)) == ["BIG", "HOUSE", "IN"]
