@@ -9,7 +9,9 @@ The path of a file (design notes, measured at 156,052 buildings in tests/bench/t
    transforms every geometry to EPSG:4326, checks its type and repairs what ST_MakeValid can repair without
    changing the shape (one part, same area); one indexed join derives the wards (wards outside, so each boundary
    is prepared once); for buildings the registry decides every footprint's nearest road, set-based in the
-   municipality's projected CRS (registry.services.road_links_decide_sql), so the rows land linked.
+   municipality's projected CRS (registry.services.road_links_decide_sql), so the rows land linked. When the
+   table has buildings already, their keys are read with the geometry, and only new or moved footprints get a
+   link decided (a building that the file repeats where it was keeps its link).
 4. Meanwhile Python reads the mapped attribute columns and converts them with the registry models' own types,
    lengths, choices and ranges (converting.py), and finds keys the file repeats. The two sides use two cores.
 5. The converted values are staged (dataio_stage); one statement joins them with the checked geometry, finds the
@@ -397,7 +399,8 @@ class _LayerImport:
         self.srid: int | None = None
         self.bad_rows: set[int] = set()
         self.derived_volume = False
-        self.links = False  # buildings: road links decided for every checked footprint (road_link_decided)
+        self.links = False  # buildings: road links decided for the checked footprints (road_link_decided)
+        self.keyed_shapes = False  # dataio_shapes also holds each row's key: links only for new or moved rows
         self.changed_known = False  # dataio_before holds the existing records the file changes
         self._clock = time.perf_counter()
 
@@ -535,11 +538,23 @@ class _LayerImport:
             self.refuse(_("The layer “%(name)s” holds no features: there is nothing to import.")
                         % {"name": self.layer.name})
 
-    def read_geometry(self) -> np.ndarray:
-        """The geometries alone (WKB), first: the database checks them while Python reads the attributes."""
-        _meta, shapes, _data = self._read(columns=[], geometry=True)
+    def read_geometry(self) -> tuple[np.ndarray, list | None]:
+        """The geometries (WKB) first: the database checks them while Python reads the attributes. When buildings
+        arrive for a table that has some already, their keys come too (converted as convert() does; a bad key is
+        reported there), so that road links are decided only for buildings that are new or have moved."""
+        key_column = self.mapping.get(self.spec.key) if self.spec.name == "buildings" else None
+        if key_column and not self.fetch(f"SELECT EXISTS (SELECT 1 FROM {self.spec.table})")[0][0]:
+            key_column = None  # a first load: every building is new
+        meta, shapes, data = self._read(columns=[key_column] if key_column else [], geometry=True)
         self._count(len(shapes))
-        return shapes
+        keys = None
+        if key_column:
+            if list(meta["fields"]) != [key_column]:
+                self.refuse(_("The file has no column %(names)s.") % {"names": key_column})
+            f = self.spec.field(self.spec.key)
+            keys, _errors = column_convert(data[0], self.types[f.name], f,
+                                           holding_pattern=self.municipality.holding_id_pattern)
+        return shapes, keys
 
     def read_attributes(self) -> dict[str, np.ndarray]:
         columns = sorted(set(self.mapping.values()))
@@ -607,12 +622,15 @@ class _LayerImport:
         self.progress(0, _("Reading the file"))
         background = None
         if self.spec.geometry:
-            shapes = self.read_geometry()
+            shapes, keys = self.read_geometry()
             self.lap("read_geometry")
-            self.execute("CREATE UNLOGGED TABLE dataio_shapes (row_no integer NOT NULL, g geometry)")
+            self.keyed_shapes = keys is not None
+            self.execute("CREATE UNLOGGED TABLE dataio_shapes (row_no integer NOT NULL, g geometry, key text)")
             # Binary COPY: the WKB goes as it is into the geometry column (PostGIS receives WKB as its binary form).
-            self._copy("dataio_shapes", ["g"], ["bytea"], [shapes.tolist()], share=0.1)
-            del shapes
+            self._copy("dataio_shapes", ["g", "key"] if self.keyed_shapes else ["g"],
+                       ["bytea", "text"] if self.keyed_shapes else ["bytea"],
+                       [shapes.tolist(), keys] if self.keyed_shapes else [shapes.tolist()], share=0.1)
+            del shapes, keys
             self.lap("copy_geometry")
             background = _Statements(self._geometry_statements())
         failed = True
@@ -749,10 +767,16 @@ class _LayerImport:
                                         "g.row_no, w.id FROM registry_ward w JOIN dataio_geom g "
                                         "ON ST_Intersects(w.boundary, g.p) ORDER BY g.row_no, w.number", []))
         if spec.name == "buildings":
-            # The registry's rule, for every footprint that passed the checks: the rows written take their link
-            # from here (new and moved buildings land linked; a second UPDATE of every row would cost more).
-            sql, params = road_links_decide_sql(source_sql="SELECT row_no, geom FROM dataio_geom "
-                                                           "WHERE geom IS NOT NULL AND geom_problem IS NULL")
+            # The registry's rule, for every footprint that passed the checks and is new or has moved (a building
+            # whose footprint the file repeats keeps its link): the rows written take their link from here, so they
+            # land linked (a second UPDATE of every row would cost more).
+            source = "SELECT g.row_no, g.geom FROM dataio_geom g WHERE g.geom IS NOT NULL AND g.geom_problem IS NULL"
+            if self.keyed_shapes:
+                key_column = spec.types[spec.key].column
+                source += (f" AND NOT EXISTS (SELECT 1 FROM dataio_shapes sh JOIN {spec.table} bt ON "
+                           f"bt.{key_column} = sh.key WHERE sh.row_no = g.row_no "
+                           "AND ST_OrderingEquals(bt.footprint, g.geom))")
+            sql, params = road_links_decide_sql(source_sql=source)
             statements.append(("road_links", sql, params))
         return statements
 
@@ -945,10 +969,14 @@ class _LayerImport:
             return "dataio_rows r LEFT JOIN road_link_decided rl ON rl.id = r.row_no"
         return "dataio_rows r"
 
-    def _link_values(self) -> dict[str, str]:
-        """Columns derived with the row (not compared to tell whether a row changed)."""
+    def _link_values(self, *, update: bool = False) -> dict[str, str]:
+        """Columns derived with the row (not compared to tell whether a row changed). A row updated without a
+        decided link (its footprint did not move) keeps its own."""
         if not self.links:
             return {}
+        if update:
+            return {column: f"CASE WHEN rl.id IS NULL THEN t.{column} ELSE rl.{source} END" for column, source in
+                    (("nearest_road_id", "road_id"), ("road_distance_m", "metres"), ("road_link_status", "status"))}
         return {"nearest_road_id": "rl.road_id", "road_distance_m": "rl.metres",
                 "road_link_status": "coalesce(rl.status, 'none')"}
 
@@ -1033,7 +1061,8 @@ class _LayerImport:
             self.report.unchanged = self.fetch("SELECT count(*) FROM dataio_rows WHERE ok AND target_id IS NOT NULL"
                                                )[0][0]
             return
-        sets = [f"{column} = {expression}" for column, expression in {**values, **self._link_values()}.items()]
+        sets = [f"{column} = {expression}" for column, expression in
+                {**values, **self._link_values(update=True)}.items()]
         if any(f.name == "updated" for f in spec.model._meta.concrete_fields):
             sets.append("updated = now()")
         self.execute(f"UPDATE {spec.table} t SET {', '.join(sets)} FROM {self.rows_sql} "
@@ -1105,6 +1134,10 @@ class _LayerImport:
                                 LEFT JOIN dataio_new n ON n.key = r.c_code WHERE r.ok""")
             containments_refresh_emptying_due()
         if self.links:
+            if self.keyed_shapes:
+                decided = self.fetch("SELECT count(*) FROM road_link_decided")[0][0]
+                self.report.notes.append(_("Road links were decided for %(count)s new or moved buildings; the "
+                                           "others kept theirs.") % {"count": f"{decided:,}"})
             self.execute("DROP TABLE road_link_decided")
             self.report.road_links = dict.fromkeys(Building.RoadLink.values, 0)
             self.report.road_links.update(dict(self.fetch(

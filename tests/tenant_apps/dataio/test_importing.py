@@ -13,7 +13,7 @@ from imis.tenant_apps.dataio.layers import LAYER_SPECS
 from imis.tenant_apps.dataio.models import ImportMapping
 from imis.tenant_apps.registry import services
 from imis.tenant_apps.registry.models import Building, Containment, Holding, Road
-from tests.tenant_apps.registry.factories import at, point, square
+from tests.tenant_apps.registry.factories import at, point, road, square
 
 from .files import building_rows, buildings_gpkg, write_layer
 
@@ -200,6 +200,26 @@ def test_buildings_land_linked_to_their_nearest_road_in_metres(town, tmp_path):
         assert close.road_link_status == "linked" and 0.5 < close.road_distance_m < 1.5
         assert far.road_link_status == "far" and far.nearest_road.code == "R-1" and 295 < far.road_distance_m < 305
         assert report.layers[0].road_links["linked"] == 2 and report.layers[0].road_links["far"] == 1
+
+
+def test_a_reimport_decides_road_links_only_for_new_and_moved_buildings(town, tmp_path):
+    with tenant_context(town.khulna):
+        assert run(buildings_gpkg(tmp_path / "first.gpkg", building_rows(3))).landed
+        # A road 5 m above the footprints (y 20..30 m), closer than R-1 (y = 0) to each of them
+        road("R-2", (-400, 35), (2900, 35), width_m=6, hierarchy="access")
+        rows = building_rows(3) + building_rows(1, x0=400, prefix="NEW-")
+        rows[0]["floors"] = 3  # B-1: changed, not moved
+        rows[1]["geometry"] = square(130, 22)  # B-2: moved 2 m
+        report = run(buildings_gpkg(tmp_path / "again.gpkg", rows))
+        assert report.landed, report.text()
+        layer = report.layers[0]
+        assert (layer.inserted, layer.updated, layer.unchanged) == (1, 2, 1)
+        assert "Road links were decided for 2 new or moved buildings; the others kept theirs." in layer.notes
+        links = {b.bin: (b.nearest_road.code, b.road_link_status, b.floors)
+                 for b in Building.objects.select_related("nearest_road")}
+        assert links == {"B-1": ("R-1", "linked", 3), "B-2": ("R-2", "linked", 2), "B-3": ("R-1", "linked", 2),
+                         "NEW-1": ("R-2", "linked", 2)}
+        assert 2.5 < Building.objects.get(bin="B-2").road_distance_m < 3.5
 
 
 def test_a_bulk_load_is_audited_once_with_its_import_id_and_the_ids_it_created(town, officer, tmp_path,
