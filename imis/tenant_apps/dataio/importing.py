@@ -52,6 +52,7 @@ from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from kombu.exceptions import OperationalError
 
 from imis.platform.scratch import scratch_schema
 from imis.platform.versioning import data_version_bump_on_commit
@@ -66,6 +67,7 @@ from imis.tenant_apps.registry.services import (
     current_municipality,
     road_links_decide_sql,
 )
+from imis.tenant_apps.registry.tasks import link_buildings_to_roads
 
 from .converting import column_convert, shown
 from .layers import LAYER_SPECS, Field, LayerSpec
@@ -302,6 +304,7 @@ def import_layers(*, source: Source, plans: list[LayerPlan], options: ImportOpti
     plans = sorted(plans, key=lambda plan: plan.spec.order)
     total = sum(plan.source_layer.features for plan in plans) or 1
     offset = 0
+    every_link_decided = False  # a buildings layer (after any roads) decided the link of every building there is
 
     def layer_progress(done: int, message: str) -> None:
         if progress:
@@ -317,13 +320,18 @@ def import_layers(*, source: Source, plans: list[LayerPlan], options: ImportOpti
             for plan in plans:
                 layer_report = LayerReport(layer=plan.spec.name, source_layer=plan.source_layer.name)
                 report.layers.append(layer_report)
-                _LayerImport(source=source, plan=plan, options=options, by=by, report=layer_report,
-                             batch=report.batch, progress=layer_progress, file_name=file_name).run()
+                layer_import = _LayerImport(source=source, plan=plan, options=options, by=by, report=layer_report,
+                                            batch=report.batch, progress=layer_progress, file_name=file_name)
+                layer_import.run()
+                every_link_decided = every_link_decided or (layer_import.links and not layer_import.keyed_shapes)
                 offset += plan.source_layer.features
                 if layer_report.refused or (layer_report.rejected and not options.skip_bad_rows):
                     raise _Rollback
             if options.dry_run:
                 raise _Rollback
+            roads = next((layer for layer in report.layers if layer.layer == "roads" and layer.written), None)
+            if roads is not None and not every_link_decided and Building.objects.exists():
+                _road_links_refresh_on_commit(by=by, report=roads)
             data_version_bump_on_commit()
         report.landed = True
     except _Rollback:
@@ -331,6 +339,23 @@ def import_layers(*, source: Source, plans: list[LayerPlan], options: ImportOpti
     report.seconds = round(time.perf_counter() - started, 2)
     report.message = _report_message(report, options)
     return report
+
+
+def _road_links_refresh_on_commit(*, by, report: LayerReport) -> None:
+    """Roads were added, moved or removed (a removed road leaves its buildings without one) and some buildings'
+    links were decided against the old roads: after the commit, the registry's bulk job decides every building's
+    nearest road again, auditing each link it changes."""
+    user_id = getattr(by, "pk", None)
+
+    def send():
+        try:
+            link_buildings_to_roads.delay(user_id)
+        except OperationalError as error:  # the broker is down: the import stands; the links wait for a re-run
+            log.warning("road links after a roads import: could not queue the job: %s", error)
+
+    transaction.on_commit(send)
+    report.notes.append(_("The roads changed: every building's nearest road is being decided again in the "
+                          "background."))
 
 
 def indexes_drop_for_rebuild(table: str) -> list[str]:
@@ -541,7 +566,8 @@ class _LayerImport:
     def read_geometry(self) -> tuple[np.ndarray, list | None]:
         """The geometries (WKB) first: the database checks them while Python reads the attributes. When buildings
         arrive for a table that has some already, their keys come too (converted as convert() does; a bad key is
-        reported there), so that road links are decided only for buildings that are new or have moved."""
+        reported there), so that road links are decided only for buildings that are new or have moved (when the
+        roads change, import_layers has every building linked again after the commit)."""
         key_column = self.mapping.get(self.spec.key) if self.spec.name == "buildings" else None
         if key_column and not self.fetch(f"SELECT EXISTS (SELECT 1 FROM {self.spec.table})")[0][0]:
             key_column = None  # a first load: every building is new

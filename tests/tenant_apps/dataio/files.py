@@ -43,12 +43,12 @@ def write_layer(path: Path, *, layer: str, geometries: list[GEOSGeometry | None]
     return path
 
 
-def buildings_gpkg(path: Path, rows: list[dict], *, layer: str = "buildings") -> Path:
-    """rows: dicts with "geometry" (GEOS) and our field names."""
+def buildings_gpkg(path: Path, rows: list[dict], *, layer: str = "buildings", append: bool = False) -> Path:
+    """rows: dicts with "geometry" (GEOS) and our field names; `append` adds the layer to an existing file."""
     geometries = [row["geometry"] for row in rows]
     names = [name for name in rows[0] if name != "geometry"]
     return write_layer(path, layer=layer, geometries=geometries,
-                       fields={name: [row.get(name) for row in rows] for name in names})
+                       fields={name: [row.get(name) for row in rows] for name in names}, append=append)
 
 
 def building_rows(count: int = 3, *, x0: float = 100, y0: float = 20, prefix: str = "B-",

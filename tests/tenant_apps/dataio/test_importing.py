@@ -13,6 +13,7 @@ from imis.tenant_apps.dataio.layers import LAYER_SPECS
 from imis.tenant_apps.dataio.models import ImportMapping
 from imis.tenant_apps.registry import services
 from imis.tenant_apps.registry.models import Building, Containment, Holding, Road
+from imis.tenant_apps.registry.tasks import link_buildings_to_roads
 from tests.tenant_apps.registry.factories import at, point, road, square
 
 from .files import building_rows, buildings_gpkg, write_layer
@@ -158,6 +159,37 @@ def test_a_package_imports_its_layers_in_order(town, tmp_path):
         assert report.landed, report.text()
         assert [layer.layer for layer in report.layers] == ["roads", "buildings"]
         assert Building.objects.get(bin="P-1").nearest_road.code == "R-9"
+
+
+def test_new_roads_have_every_building_linked_again_after_the_commit(town, officer, tmp_path, monkeypatch,
+                                                                     django_capture_on_commit_callbacks):
+    queued = []
+    monkeypatch.setattr(link_buildings_to_roads, "delay", queued.append)
+
+    def package(name, road_code, road_y):  # a road along y = road_y m, and the same two buildings (y 20..30 m)
+        path = tmp_path / name
+        write_layer(path, layer="Roads", geometries=[LineString(at(-400, road_y), at(2900, road_y), srid=4326)],
+                    fields={"code": [road_code]})
+        return buildings_gpkg(path, building_rows(2), append=True)
+
+    def links():
+        return set(Building.objects.values_list("nearest_road__code", flat=True))
+
+    with tenant_context(town.khulna):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert run(package("first.gpkg", "R-9", 35), "all").landed
+        assert links() == {"R-9"} and queued == []  # a first load decides every link against the new roads
+        again = package("again.gpkg", "R-8", 31)  # a road 1 m from them; the buildings did not move
+        with django_capture_on_commit_callbacks(execute=True):
+            assert run(again, "all", dry_run=True).layers[0].written == 1
+        assert queued == []  # a check writes nothing and starts nothing
+        with django_capture_on_commit_callbacks(execute=True):
+            report = run(again, "all", by=officer)
+        assert report.landed, report.text()
+        assert "every building's nearest road is being decided again" in " ".join(report.layers[0].notes)
+        assert queued == [officer.pk] and links() == {"R-9"}  # kept, until the job runs:
+        link_buildings_to_roads(*queued)  # what the worker runs, in this municipality's schema
+        assert links() == {"R-8"}
 
 
 def test_the_mapping_is_remembered_for_the_next_file(town, officer, tmp_path):
