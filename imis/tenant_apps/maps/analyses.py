@@ -14,6 +14,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection
 
 from imis.platform.errors import field_error
+from imis.platform.geo import degrees_for
 
 # Sanitation that does not safely contain excreta (JMP "unsafe": to drain, water body, open ground, none).
 UNSAFE_SANITATION = ("drain", "water_body", "open_ground", "open_defecation")
@@ -24,7 +25,6 @@ UNSAFE_BUILDING_SQL = """(b.sanitation_system = ANY(%(unsafe)s) OR EXISTS (
             WHERE cb.building_id = b.id AND (c.outlet = ANY(%(outlets)s) OR c.type = 'unlined_pit')))"""
 UNSAFE_BUILDING_PARAMS = {"unsafe": list(UNSAFE_SANITATION), "outlets": list(UNSAFE_OUTLETS)}
 MAX_DISTANCE_M = 5000
-METRES_PER_DEGREE_LAT = 110_574.0
 
 
 @dataclass
@@ -40,11 +40,6 @@ class AnalysisResult:
              "properties": {key: value for key, value in row.items() if key != "geometry"}}
             for row in self.rows
         ]}
-
-
-def degrees_for(metres: float, *, latitude: float) -> float:
-    """An upper bound, in degrees, of `metres` at this latitude (for the && / ST_DWithin index prefilter)."""
-    return metres / (METRES_PER_DEGREE_LAT * max(math.cos(math.radians(abs(latitude) + 1)), 0.01))
 
 
 def _latitude() -> float:

@@ -242,12 +242,20 @@ def _generic_apply(instance, layer: Layer, changes: dict) -> None:
         raise
 
 
+def _roads_relink(building_ids: list[int], *, by) -> None:
+    """A road changed: the buildings it can concern get their nearest road decided again (audited per building)."""
+    if building_ids:
+        services.buildings_link_nearest_roads(by=by, building_ids=building_ids)
+
+
 def _generic_create(layer: Layer, fields: dict, by):
     with transaction.atomic():
         instance = layer.model()
         _generic_apply(instance, layer, fields)
         instance.save()
         audit_record(actor=by, action=AuditEntry.Action.CREATE, instance=instance, after=services.snapshot(instance))
+        if layer.model is Road:
+            _roads_relink(services.road_relink_candidates(geometries=[instance.geom]), by=by)
     return instance
 
 
@@ -255,11 +263,15 @@ def _generic_update(layer: Layer, instance, changes: dict, by):
     with transaction.atomic():
         instance = layer.model.objects.select_for_update().get(pk=instance.pk)
         before = services.snapshot(instance)
+        old_geometry = getattr(instance, layer.geometry)
         _generic_apply(instance, layer, changes)
         instance.save()
         old, new = services._changed(before, services.snapshot(instance))
         if new:
             audit_record(actor=by, action=AuditEntry.Action.UPDATE, instance=instance, before=old, after=new)
+        if layer.model is Road and layer.geometry in changes and not old_geometry.equals_exact(instance.geom, 0):
+            _roads_relink(services.road_relink_candidates(geometries=[old_geometry, instance.geom],
+                                                          road_id=instance.pk), by=by)
     return instance
 
 
@@ -305,6 +317,8 @@ def feature_update(*, layer: Layer, pk, version, by, geometry=None, attributes: 
 def _delete_audited(instance, *, by) -> None:
     before = services.snapshot(instance)
     label = str(instance)
+    relink = (services.road_relink_candidates(geometries=[instance.geom], road_id=instance.pk)
+              if isinstance(instance, Road) else [])
     try:
         with transaction.atomic():
             instance.delete()
@@ -317,6 +331,7 @@ def _delete_audited(instance, *, by) -> None:
     pk = before.get("id")
     instance.pk = pk
     audit_record(actor=by, action=AuditEntry.Action.DELETE, instance=instance, before=before)
+    _roads_relink(relink, by=by)
 
 
 def feature_delete(*, layer: Layer, pk, version, by) -> None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from imis.platform.errors import field_error
+from imis.platform.geo import degrees_for
 from imis.platform.scratch import scratch_schema
 from imis.tenant_apps.audit.models import AuditEntry
 from imis.tenant_apps.audit.services import audit_record, audit_record_many
@@ -473,6 +474,31 @@ def buildings_link_nearest_roads(*, by, building_ids: list[int] | None = None) -
         counts.update(dict(cursor.fetchall()))
     counts["changed"] = changed
     return counts
+
+
+def road_relink_candidates(*, geometries: list[GEOSGeometry], road_id: int | None = None) -> list[int]:
+    """The buildings whose road link a road drawn, moved, restored or deleted can change: those linked to it,
+    those within the link distance (plus the ambiguity margin) of any of its geometries (old and new), and those
+    far from every road or without one that lie nearer to it than to their own road."""
+    reach = current_municipality().road_link_max_distance_m + AMBIGUOUS_ROAD_MARGIN_M
+    ids: set[int] = set()
+    with connection.cursor() as cursor:
+        if road_id is not None:
+            cursor.execute("SELECT id FROM registry_building WHERE nearest_road_id = %s", [road_id])
+            ids.update(row[0] for row in cursor.fetchall())
+        for geometry in geometries:
+            cursor.execute("""
+                SELECT b.id FROM registry_building b, (SELECT ST_GeomFromEWKT(%(g)s) AS g) r
+                WHERE b.footprint && ST_Expand(r.g, %(deg)s) AND ST_DWithin(b.footprint::geography, r.g::geography,
+                                                                               %(reach)s)
+                UNION
+                SELECT b.id FROM registry_building b, (SELECT ST_GeomFromEWKT(%(g)s) AS g) r
+                WHERE b.road_link_status IN ('far', 'none') AND (b.road_distance_m IS NULL
+                      OR ST_DWithin(b.footprint::geography, r.g::geography, b.road_distance_m))""",
+                           {"g": geometry.ewkt, "reach": reach,
+                            "deg": degrees_for(reach, latitude=geometry.centroid.y)})
+            ids.update(row[0] for row in cursor.fetchall())
+    return sorted(ids)
 
 
 # --- containments -------------------------------------------------------------------------------------

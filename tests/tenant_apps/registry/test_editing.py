@@ -143,6 +143,35 @@ def test_every_layer_can_be_drawn_moved_and_deleted(khulna, layer, shape, attrib
     assert actions[0] == "delete" and actions[-1] == "create"
 
 
+def test_drawing_moving_and_deleting_a_road_relinks_the_buildings_it_concerns(khulna):
+    roads = editing.LAYERS["roads"]
+    near = draw(khulna, square(100, 20))  # 20 m from R-1 (y = 0)
+    far = draw(khulna, square(700, 300))  # 300 m from R-1
+    near.refresh_from_db()
+    far.refresh_from_db()
+    assert (near.nearest_road.code, near.road_link_status) == ("R-1", "linked")
+    assert (far.nearest_road.code, far.road_link_status) == ("R-1", "far")
+
+    def link(building):
+        building.refresh_from_db()
+        return building.nearest_road.code if building.nearest_road else None, building.road_link_status
+
+    new = editing.feature_create(layer=roads, geometry=LineString(at(600, 330), at(800, 330), srid=4326).json,
+                                 attributes={"code": "R-9"}, by=officer(khulna))
+    assert link(far) == ("R-9", "linked") and link(near) == ("R-1", "linked")
+    moved = editing.feature_update(layer=roads, pk=new.pk, version=version(new), by=officer(khulna),
+                                   geometry=LineString(at(600, 2000), at(800, 2000), srid=4326).json)
+    assert link(far) == ("R-1", "far")
+    back = editing.feature_update(layer=roads, pk=moved.pk, version=version(moved), by=officer(khulna),
+                                  geometry=LineString(at(600, 330), at(800, 330), srid=4326).json)
+    assert link(far) == ("R-9", "linked")
+    editing.feature_delete(layer=roads, pk=back.pk, version=version(back), by=officer(khulna))
+    assert link(far) == ("R-1", "far") and 295 < far.road_distance_m < 305
+    relinked = AuditEntry.objects.filter(action=AuditEntry.Action.BULK_UPDATE, model="registry.building")
+    assert set(relinked.values_list("object_id", flat=True)) == {str(far.pk)}  # the near one never changed
+    assert relinked.count() == 4
+
+
 def test_a_line_layer_refuses_a_polygon_and_a_duplicate_code(khulna):
     roads = editing.LAYERS["roads"]
     with pytest.raises(ValidationError) as caught:
