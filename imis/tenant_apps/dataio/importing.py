@@ -426,6 +426,7 @@ class _LayerImport:
         self.derived_volume = False
         self.links = False  # buildings: road links decided for the checked footprints (road_link_decided)
         self.keyed_shapes = False  # dataio_shapes also holds each row's key: links only for new or moved rows
+        self.converted_early: dict[str, tuple] = {}  # field -> column_convert() result, done by read_geometry
         self.changed_known = False  # dataio_before holds the existing records the file changes
         self._clock = time.perf_counter()
 
@@ -578,8 +579,8 @@ class _LayerImport:
             if list(meta["fields"]) != [key_column]:
                 self.refuse(_("The file has no column %(names)s.") % {"names": key_column})
             f = self.spec.field(self.spec.key)
-            keys, _errors = column_convert(data[0], self.types[f.name], f,
-                                           holding_pattern=self.municipality.holding_id_pattern)
+            self.converted_early[f.name] = self._convert_column(f, data[0])
+            keys = self.converted_early[f.name][0]
         return shapes, keys
 
     def read_attributes(self) -> dict[str, np.ndarray]:
@@ -594,13 +595,15 @@ class _LayerImport:
         self._count(len(data[0]) if data else 0)
         return by_name
 
+    def _convert_column(self, f: Field, values: np.ndarray) -> tuple:
+        return column_convert(values, self.types[f.name], f, holding_pattern=self.municipality.holding_id_pattern,
+                              tz=self.municipality.timezone or "Asia/Dhaka")
+
     def convert(self, columns: dict[str, np.ndarray]) -> dict[str, list]:
-        pattern = self.municipality.holding_id_pattern
-        tz = self.municipality.timezone or "Asia/Dhaka"
         converted: dict[str, list] = {}
         for f in self.fields:
-            values, errors = column_convert(columns[self.mapping[f.name]], self.types[f.name], f,
-                                            holding_pattern=pattern, tz=tz)
+            early = self.converted_early.pop(f.name, None)  # the key, converted once while the geometry was read
+            values, errors = early or self._convert_column(f, columns[self.mapping[f.name]])
             converted[f.name] = values
             for index, (value, reason) in errors.items():
                 self.reject(index + 1, f.name, value, reason)

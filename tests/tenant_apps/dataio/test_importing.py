@@ -252,6 +252,11 @@ def test_a_reimport_decides_road_links_only_for_new_and_moved_buildings(town, tm
         assert links == {"B-1": ("R-1", "linked", 3), "B-2": ("R-2", "linked", 2), "B-3": ("R-1", "linked", 2),
                          "NEW-1": ("R-2", "linked", 2)}
         assert 2.5 < Building.objects.get(bin="B-2").road_distance_m < 3.5
+        # a key the early read converts is refused once, as convert() would refuse it
+        bad = run(buildings_gpkg(tmp_path / "bad.gpkg", rows + building_rows(1, x0=700, prefix="X" * 41)))
+        assert not bad.landed
+        assert [(r.row, r.field) for r in bad.rejects] == [(5, "bin")]
+        assert "at most 40 are allowed" in bad.rejects[0].reason
 
 
 def test_a_bulk_load_is_audited_once_with_its_import_id_and_the_ids_it_created(town, officer, tmp_path,
